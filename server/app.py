@@ -1,0 +1,82 @@
+"""The Litestar application: ``create_app(settings)`` wires every business area together."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server import health
+from server.accounts import routes as accounts
+from server.accounts.auth import build_jwt_auth
+from server.customers import routes as customers
+from server.database import alchemy_config, create_engine, load_models
+from server.errors import exception_handlers
+from server.inventory import routes as inventory
+from server.jobs import routes as jobs
+from server.logistics import routes as logistics
+from server.settings import Settings, load_settings
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    load_models()
+    engine = create_engine(settings)
+    alchemy = alchemy_config(settings, engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    jwt_auth = build_jwt_auth(settings, sessions)
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    api = Router(
+        path="/",
+        route_handlers=[
+            health.health,
+            health.ready,
+            accounts.router(settings),
+            *jobs.HANDLERS,
+            *customers.HANDLERS,
+            *inventory.HANDLERS,
+            *logistics.HANDLERS,
+        ],
+    )
+    handlers: list[object] = [api]
+    if PWA_DIR.is_dir():
+        handlers.append(
+            create_static_files_router(
+                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False
+            )
+        )
+    return Litestar(
+        route_handlers=handlers,  # type: ignore[arg-type]
+        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        on_app_init=[jwt_auth.on_app_init],
+        exception_handlers=exception_handlers(),
+        stores={"rate_limit": MemoryStore()},
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="FieldSync",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        state=State({"settings": settings, "jwt_auth": jwt_auth, "sessions": sessions, "engine": engine}),
+        lifespan=[lifespan],
+        debug=False,
+    )

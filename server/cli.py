@@ -1,0 +1,83 @@
+"""Command line: ``python -m server serve|migrate|seed``. The ``scripts/`` wrappers call these."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from server.settings import ConfigError, Settings, load_settings
+
+DEMO_PASSWORD = "fieldsync-demo"
+DEMO_USERS = ["engineer1 … engineer20", "dispatcher1", "logistics1", "manager1", "admin"]
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema to the newest migration (Alembic through advanced-alchemy)."""
+    from advanced_alchemy.alembic.commands import AlembicCommands
+
+    from server.database import alchemy_config, create_engine, load_models
+
+    load_models()
+    engine = create_engine(settings, pool=False)
+    AlembicCommands(sqlalchemy_config=alchemy_config(settings, engine)).upgrade("head")
+
+
+async def _seed(settings: Settings, scale: int, only_if_empty: bool, progress: bool) -> bool:
+    from server.database import create_engine
+    from server.demo import is_empty, seed_demo
+
+    engine = create_engine(settings, pool=False)
+    try:
+        if only_if_empty and not await is_empty(engine):
+            return False
+        counts = await seed_demo(engine, scale=scale, progress=progress)
+    finally:
+        await engine.dispose()
+    total = sum(counts.values())
+    print(f"seeded {total:,} rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return True
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    migrate(settings)
+    if settings.seed_demo and asyncio.run(_seed(settings, 1, True, False)):
+        print("demo data loaded")
+    if settings.seed_demo:
+        print(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_USERS))
+    print(f"FieldSync on http://{settings.host}:{settings.port}/  (API schema: /schema/openapi.json)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="migrate, seed demo data if FIELDSYNC_SEED_DEMO and empty, run")
+    sub.add_parser("migrate", help="upgrade the database schema to the newest migration")
+    seed = sub.add_parser("seed", help="load the deterministic demo data set")
+    seed.add_argument("--scale", type=int, default=1, help="multiply the data set (100 ≈ 1M+ rows)")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if users exist")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    match args.command:
+        case "serve":
+            serve(settings)
+        case "migrate":
+            migrate(settings)
+        case "seed":
+            if args.scale < 1:
+                parser.error("--scale must be at least 1")
+            migrate(settings)
+            asyncio.run(_seed(settings, args.scale, args.if_empty, progress=True))
+    return 0

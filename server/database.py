@@ -1,0 +1,114 @@
+"""The one database gate: engine, session factory, SQLite tuning and the write-transaction rule.
+
+SQLite is the embedded default (WAL, busy timeout, foreign keys on). Every transaction that writes
+starts with ``BEGIN IMMEDIATE`` (call :func:`begin_write` first), so two writers queue on the
+busy timeout instead of failing half-way with ``SQLITE_BUSY`` when a deferred read lock cannot be
+upgraded. Reads use plain deferred transactions and never block writers under WAL.
+PostgreSQL (asyncpg) is the scale-out path; the same code runs there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.base import orm_registry
+from advanced_alchemy.extensions.litestar import (
+    AlembicAsyncConfig,
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+)
+from litestar.di import NamedDependency
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from server.settings import Settings
+
+MIGRATIONS = "server/migrations"
+WRITE_OPTION = "fieldsync_write"
+
+metadata: MetaData = orm_registry.metadata
+
+# Handlers take the per-request session as ``db_session: Db`` (injected by advanced-alchemy).
+Db = NamedDependency[AsyncSession]
+
+
+def load_models() -> None:
+    """Import every business area's models so ``metadata`` knows the whole schema."""
+    from server.accounts import models as _accounts  # noqa: F401
+    from server.audit import models as _audit  # noqa: F401
+    from server.complaints import models as _complaints  # noqa: F401
+    from server.customers import models as _customers  # noqa: F401
+    from server.feedback import models as _feedback  # noqa: F401
+    from server.inventory import models as _inventory  # noqa: F401
+    from server.jobs import models as _jobs  # noqa: F401
+    from server.knowledge import models as _knowledge  # noqa: F401
+    from server.logistics import models as _logistics  # noqa: F401
+    from server.notifications import models as _notifications  # noqa: F401
+    from server.reports import models as _reports  # noqa: F401
+    from server.syncing import models as _syncing  # noqa: F401
+
+
+def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": settings.log_sql}
+    if settings.is_sqlite:
+        # One writer at a time; readers run beside it thanks to WAL.
+        kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if not pool:
+        kwargs = {k: v for k, v in kwargs.items() if k not in {"pool_size", "max_overflow"}}
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(settings.database_url, **kwargs)
+    if settings.is_sqlite:
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+            "temp_store=MEMORY",
+            "cache_size=-32000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        # The driver runs in autocommit mode (isolation_level=None) so we own BEGIN.
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer (``BEGIN IMMEDIATE`` on SQLite).
+
+    Call before the first statement of any unit of work that writes. Harmless on PostgreSQL.
+    """
+    if session.in_transaction():
+        return
+    await session.connection(execution_options={WRITE_OPTION: True})
+
+
+def alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
+    """advanced-alchemy's config: per-request sessions for Litestar and Alembic's settings."""
+    return SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
+        alembic_config=AlembicAsyncConfig(
+            script_location=MIGRATIONS,
+            script_config=f"{MIGRATIONS}/alembic.ini",
+            version_table_name="alembic_version",
+            render_as_batch=True,
+        ),
+        before_send_handler="autocommit",
+        create_all=False,
+    )

@@ -1,0 +1,5 @@
+"""HTTP routes of this business area (filled in by the area's issue)."""
+
+from __future__ import annotations
+
+HANDLERS: list[object] = []

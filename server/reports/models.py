@@ -1,0 +1,71 @@
+"""Repair reports (versioned, append-only), part usage, signatures and customer sign-off links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7Base
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class WorkReport(UUIDv7Base):
+    """One version of a job's repair report. A new submission is a new row, never an update."""
+
+    __tablename__ = "work_reports"
+    __table_args__ = (UniqueConstraint("job_id", "version"),)
+
+    job_id: Mapped[UUID] = mapped_column(ForeignKey("jobs.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+    diagnosis: Mapped[str] = mapped_column(Text)
+    root_cause_category: Mapped[str] = mapped_column(String(40))
+    root_cause: Mapped[str] = mapped_column(Text)
+    prevention: Mapped[str] = mapped_column(Text, default="")
+    actions: Mapped[str] = mapped_column(Text)
+    labour_minutes: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+
+
+class PartUsage(UUIDv7Base):
+    __tablename__ = "part_usages"
+
+    job_id: Mapped[UUID] = mapped_column(ForeignKey("jobs.id"), index=True)
+    report_id: Mapped[UUID | None] = mapped_column(ForeignKey("work_reports.id"), nullable=True)
+    part_id: Mapped[UUID] = mapped_column(ForeignKey("parts.id"))
+    location_id: Mapped[UUID] = mapped_column(ForeignKey("stock_locations.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"), nullable=True)
+    used_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+
+
+class Signature(UUIDv7Base):
+    """A customer's signature, bound to the SHA-256 of the exact report content it signed."""
+
+    __tablename__ = "signatures"
+
+    report_id: Mapped[UUID] = mapped_column(ForeignKey("work_reports.id"), unique=True)
+    signer_name: Mapped[str] = mapped_column(String(120))
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    report_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    channel: Mapped[str] = mapped_column(String(10), default="device")
+
+
+class SignoffLink(UUIDv7Base):
+    """A one-time customer link: stored as a hash, single use, expiring, for one report version."""
+
+    __tablename__ = "signoff_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    report_id: Mapped[UUID] = mapped_column(ForeignKey("work_reports.id"), index=True)
+    created_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, nullable=True)
