@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
+from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server import health
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *logistics.HANDLERS,
         ],
     )
-    handlers: list[object] = [api]
+    handlers: list[ControllerRouterHandler] = [api]
     if PWA_DIR.is_dir():
         handlers.append(
             create_static_files_router(
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         )
     return Litestar(
-        route_handlers=handlers,  # type: ignore[arg-type]
+        route_handlers=handlers,
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[jwt_auth.on_app_init],
         exception_handlers=exception_handlers(),
@@ -76,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
-        state=State({"settings": settings, "jwt_auth": jwt_auth, "sessions": sessions, "engine": engine}),
+        state=State(
+            {"settings": settings, "jwt_auth": jwt_auth, "sessions": sessions, "engine": engine}
+        ),
         lifespan=[lifespan],
         debug=False,
     )

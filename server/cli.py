@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from server.settings import ConfigError, Settings, load_settings
 
-DEMO_PASSWORD = "fieldsync-demo"
+DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105 — public demo credential
 DEMO_USERS = ["engineer1 … engineer20", "dispatcher1", "logistics1", "manager1", "admin"]
 
 
@@ -51,7 +51,9 @@ def serve(settings: Settings) -> None:
         print("demo data loaded")
     if settings.seed_demo:
         print(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_USERS))
-    print(f"FieldSync on http://{settings.host}:{settings.port}/  (API schema: /schema/openapi.json)")
+    print(
+        f"FieldSync on http://{settings.host}:{settings.port}/  (API schema: /schema/openapi.json)"
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 

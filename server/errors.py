@@ -1,13 +1,14 @@
 """The server's exception tree and the one place where every error becomes RFC 9457 problem+json.
 
-Business rules raise :class:`DomainError` subclasses; the sync engine raises ``sync.errors.SyncError``;
-Litestar raises ``HTTPException`` (validation, auth, size limits). :func:`exception_handlers` turns
+Business rules raise :class:`DomainError` subclasses; the sync engine raises
+``sync.errors.SyncError``; Litestar raises ``HTTPException`` (validation, auth, size limits). :func:`exception_handlers` turns
 all of them — and anything unexpected, as an opaque 500 — into ``application/problem+json``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +17,7 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 log = logging.getLogger("fieldsync.errors")
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://fieldsync.dev/problems/"
@@ -85,8 +87,14 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, ValidationException) or status == 400:
         errors = _field_errors(exc.extra)
         return problem(400, "invalid", _validation_detail(exc.detail, errors), errors=errors)
-    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-             413: "payload_too_large", 429: "rate_limited"}
+    codes = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "rate_limited",
+    }
     code = codes.get(status, "http_error")
     return problem(status, code, str(exc.detail), headers=exc.headers)
 
@@ -98,7 +106,14 @@ def _field_errors(extra: Any) -> list[dict[str, Any]] | None:
     out = []
     for item in extra:
         if isinstance(item, dict):
-            out.append({"field": item.get("key"), "message": str(item.get("message", ""))})
+            message = str(item.get("message", ""))
+            field = item.get("key")
+            # A missing or unknown field is reported against the whole body ("data"); the
+            # message names the real field, which is what a client needs to point at.
+            named = _NAMED_FIELD.search(message)
+            if field in (None, "data") and named:
+                field = named.group(1)
+            out.append({"field": field, "message": message})
     return out or None
 
 
@@ -116,8 +131,9 @@ def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response
 
 def _unavailable(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
     log.warning("database unavailable: %s", type(exc.orig).__name__)
-    return problem(503, "unavailable", "the database is unavailable; retry later",
-                   headers={"Retry-After": "2"})
+    return problem(
+        503, "unavailable", "the database is unavailable; retry later", headers={"Retry-After": "2"}
+    )
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -7,6 +7,7 @@ from litestar import get
 from litestar.exceptions import HTTPException
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
 from server.database import Db
 
 

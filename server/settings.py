@@ -92,6 +92,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         for name in Settings.__struct_fields__
         if PREFIX + name.upper() in env
     }
+    for name in ("business_start", "business_end"):
+        value = raw.get(name)
+        if isinstance(value, str) and len(value) == 5:  # accept "09:00" as well as "09:00:00"
+            raw[name] = value + ":00"
     raw.update(overrides)
     try:
         settings = msgspec.convert(raw, Settings, strict=False)

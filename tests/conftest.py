@@ -119,8 +119,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 def settings(backend: str, tmp_path: Path) -> Settings:
     url = require_pg() if backend == "postgres" else f"sqlite+aiosqlite:///{tmp_path}/test.db"
     return load_settings(
-        environ={}, database_url=url, secret_key="test-secret-key-0123456789abcdef",
-        data_dir=str(tmp_path), login_rate_per_minute=1000,
+        environ={},
+        database_url=url,
+        secret_key="test-secret-key-0123456789abcdef",
+        data_dir=str(tmp_path),
+        login_rate_per_minute=1000,
     )
 
 

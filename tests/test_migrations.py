@@ -35,7 +35,9 @@ def test_upgrade_from_empty_matches_models(backend: str, tmp_path: Path) -> None
     else:
         url = f"sqlite+aiosqlite:///{tmp_path}/migrated.db"
     settings = load_settings(environ={}, database_url=url, secret_key="k")
-    commands = AlembicCommands(sqlalchemy_config=alchemy_config(settings, create_engine(settings, pool=False)))
+    commands = AlembicCommands(
+        sqlalchemy_config=alchemy_config(settings, create_engine(settings, pool=False))
+    )
     commands.upgrade("head")
     # Raises when the models and the migrated schema differ (a model changed without a migration).
     commands.check()
@@ -52,7 +54,11 @@ def test_upgrade_from_empty_matches_models(backend: str, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("target", ["base"])
 def test_downgrade_to_base_on_sqlite(tmp_path: Path, target: str) -> None:
-    settings = load_settings(environ={}, database_url=f"sqlite+aiosqlite:///{tmp_path}/d.db", secret_key="k")
-    commands = AlembicCommands(sqlalchemy_config=alchemy_config(settings, create_engine(settings, pool=False)))
+    settings = load_settings(
+        environ={}, database_url=f"sqlite+aiosqlite:///{tmp_path}/d.db", secret_key="k"
+    )
+    commands = AlembicCommands(
+        sqlalchemy_config=alchemy_config(settings, create_engine(settings, pool=False))
+    )
     commands.upgrade("head")
     commands.downgrade(target)

@@ -56,16 +56,25 @@ async def build_world(db: AsyncSession) -> World:
     now = w.now
     for name, role, skills, home in USERS:
         user = User(
-            username=name, display_name=name.title(), role=role, password_hash=_HASH,
-            skills=skills, home_lat=home[0] if home else None,
-            home_lon=home[1] if home else None, created_at=now,
+            username=name,
+            display_name=name.title(),
+            role=role,
+            password_hash=_HASH,
+            skills=skills,
+            home_lat=home[0] if home else None,
+            home_lon=home[1] if home else None,
+            created_at=now,
         )
         db.add(user)
         await db.flush()
         w.users[name] = user.id
 
-    model_a = ProductModel(code="HX-200", name="Chiller HX-200", category="chiller", warranty_months=24)
-    model_b = ProductModel(code="EL-9", name="Elevator EL-9", category="elevator", warranty_months=36)
+    model_a = ProductModel(
+        code="HX-200", name="Chiller HX-200", category="chiller", warranty_months=24
+    )
+    model_b = ProductModel(
+        code="EL-9", name="Elevator EL-9", category="elevator", warranty_months=36
+    )
     db.add_all([model_a, model_b])
     await db.flush()
 
@@ -74,15 +83,20 @@ async def build_world(db: AsyncSession) -> World:
         customer = Customer(name=f"Customer {i}", phone=f"+86-21-5555-000{i}", created_at=now)
         db.add(customer)
         await db.flush()
-        site = Site(customer_id=customer.id, name=f"Site {i}", address=f"{i} Road", lat=lat, lon=lon)
+        site = Site(
+            customer_id=customer.id, name=f"Site {i}", address=f"{i} Road", lat=lat, lon=lon
+        )
         db.add(site)
         await db.flush()
         model = model_a if i % 2 == 0 else model_b
         installed = date(2023, 1, 1)
         # Asset 0 is in warranty, asset 1 is out of it.
         asset = Asset(
-            serial=f"SN-{i:04d}", customer_id=customer.id, site_id=site.id,
-            product_model_id=model.id, install_date=installed,
+            serial=f"SN-{i:04d}",
+            customer_id=customer.id,
+            site_id=site.id,
+            product_model_id=model.id,
+            install_date=installed,
             warranty_end=date(2030, 1, 1) if i != 1 else date(2024, 1, 1),
         )
         db.add(asset)
@@ -93,7 +107,10 @@ async def build_world(db: AsyncSession) -> World:
 
     for i in range(6):
         part = Part(
-            sku=f"P-{i:03d}", name=f"零件 {i}", name_en=f"Part {i}", unit_price_cents=1000 * (i + 1),
+            sku=f"P-{i:03d}",
+            name=f"零件 {i}",
+            name_en=f"Part {i}",
+            unit_price_cents=1000 * (i + 1),
             compatible_models=["HX-200"] if i < 3 else ["EL-9"],
         )
         db.add(part)
@@ -116,17 +133,40 @@ async def build_world(db: AsyncSession) -> World:
     ledger = [("WH-1", 0, 50), ("WH-1", 1, 5), ("WH-2", 0, 20), ("VAN-1", 0, 3), ("VAN-2", 0, 1)]
     for code, part_idx, qty in ledger:
         loc_id, part_id = w.locations[code], w.parts[part_idx]
-        db.add(StockMovement(part_id=part_id, location_id=loc_id, kind="receipt", qty_delta=qty,
-                             at=now - timedelta(days=3), recorded_at=now))
-        db.add(StockLevel(part_id=part_id, location_id=loc_id, on_hand=qty, reserved=0,
-                          reorder_point=10, updated_at=now))
+        db.add(
+            StockMovement(
+                part_id=part_id,
+                location_id=loc_id,
+                kind="receipt",
+                qty_delta=qty,
+                at=now - timedelta(days=3),
+                recorded_at=now,
+            )
+        )
+        db.add(
+            StockLevel(
+                part_id=part_id,
+                location_id=loc_id,
+                on_hand=qty,
+                reserved=0,
+                reorder_point=10,
+                updated_at=now,
+            )
+        )
 
     def request(key: str, site_idx: int) -> ServiceRequest:
         r = ServiceRequest(
-            number=f"SR-T-{key}", channel="phone", category="fault", urgency="normal",
-            customer_id=w.customers[site_idx], site_id=w.sites[site_idx],
-            asset_id=w.assets[site_idx], problem=f"problem {key}", received_at=now,
-            response_due=now + timedelta(hours=8), resolution_due=now + timedelta(hours=40),
+            number=f"SR-T-{key}",
+            channel="phone",
+            category="fault",
+            urgency="normal",
+            customer_id=w.customers[site_idx],
+            site_id=w.sites[site_idx],
+            asset_id=w.assets[site_idx],
+            problem=f"problem {key}",
+            received_at=now,
+            response_due=now + timedelta(hours=8),
+            resolution_due=now + timedelta(hours=40),
         )
         db.add(r)
         return r
@@ -143,13 +183,19 @@ async def build_world(db: AsyncSession) -> World:
         req = request(key, site_idx)
         await db.flush()
         job = Job(
-            number=f"J-T-{key}", request_id=req.id,
+            number=f"J-T-{key}",
+            request_id=req.id,
             engineer_id=w.users[engineer] if engineer else None,
-            customer_id=w.customers[site_idx], site_id=w.sites[site_idx],
-            asset_id=w.assets[site_idx], status=status, summary=f"job {key}",
+            customer_id=w.customers[site_idx],
+            site_id=w.sites[site_idx],
+            asset_id=w.assets[site_idx],
+            status=status,
+            summary=f"job {key}",
             required_skill="hvac" if site_idx % 2 == 0 else "elevator",
-            scheduled_start=start, scheduled_end=start + timedelta(hours=1) if start else None,
-            created_at=now, updated_at=now,
+            scheduled_start=start,
+            scheduled_end=start + timedelta(hours=1) if start else None,
+            created_at=now,
+            updated_at=now,
             completed_at=start + timedelta(hours=1) if status == "completed" and start else None,
         )
         db.add(job)
@@ -158,25 +204,39 @@ async def build_world(db: AsyncSession) -> World:
         w.requests[key] = req.id
 
     report = WorkReport(
-        job_id=w.jobs["e1_done"], version=1, author_id=w.users["engineer1"],
-        diagnosis="compressor noise", root_cause_category="wear", root_cause="bearing worn",
-        prevention="lubricate quarterly", actions="replaced bearing", labour_minutes=90,
-        content_sha256="0" * 64, submitted_at=now - timedelta(days=20), received_at=now,
+        job_id=w.jobs["e1_done"],
+        version=1,
+        author_id=w.users["engineer1"],
+        diagnosis="compressor noise",
+        root_cause_category="wear",
+        root_cause="bearing worn",
+        prevention="lubricate quarterly",
+        actions="replaced bearing",
+        labour_minutes=90,
+        content_sha256="0" * 64,
+        submitted_at=now - timedelta(days=20),
+        received_at=now,
     )
     db.add(report)
     await db.flush()
     w.reports["e1_done"] = report.id
 
     shipment = Shipment(
-        carrier="SF", tracking_number="SF1234567890", status="in_transit",
-        from_location_id=w.locations["WH-1"], to_location_id=w.locations["VAN-1"],
-        created_at=now - timedelta(days=1), eta=now + timedelta(days=1),
+        carrier="SF",
+        tracking_number="SF1234567890",
+        status="in_transit",
+        from_location_id=w.locations["WH-1"],
+        to_location_id=w.locations["VAN-1"],
+        created_at=now - timedelta(days=1),
+        eta=now + timedelta(days=1),
     )
     db.add(shipment)
     await db.flush()
     db.add(ShipmentLine(shipment_id=shipment.id, part_id=w.parts[1], qty=2))
     for status, hours in (("picked", 24), ("in_transit", 20)):
-        db.add(ShipmentEvent(shipment_id=shipment.id, status=status, at=now - timedelta(hours=hours)))
+        db.add(
+            ShipmentEvent(shipment_id=shipment.id, status=status, at=now - timedelta(hours=hours))
+        )
     w.shipments["sf"] = shipment.id
     await db.flush()
     return w

@@ -36,8 +36,12 @@ class Principal(msgspec.Struct, frozen=True):
     session_id: UUID
 
 
-def build_jwt_auth(settings: Settings, sessions: async_sessionmaker[Any]) -> JWTAuth[Principal, Token]:
-    async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+def build_jwt_auth(
+    settings: Settings, sessions: async_sessionmaker[Any]
+) -> JWTAuth[Principal, Token]:
+    async def retrieve_user(
+        token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal | None:
         try:
             user_id = UUID(token.sub)
             session_id = UUID(str(token.extras.get("sid", "")))

@@ -12,11 +12,11 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import select
-from server.database import Db
 
 from server.accounts import sessions
 from server.accounts.auth import Principal, requires
 from server.accounts.models import ROLES, AuthSession, User
+from server.database import Db
 from server.settings import Settings
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -49,7 +49,7 @@ class TokensOut(msgspec.Struct):
     refresh_token: str
     expires_in: int
     user: UserOut
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 — the scheme name, not a secret
 
 
 class ActiveIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -58,33 +58,48 @@ class ActiveIn(msgspec.Struct, forbid_unknown_fields=True):
 
 def user_out(user: User) -> UserOut:
     return UserOut(
-        user.id, user.username, user.display_name, user.role, user.is_active,
-        user.phone, user.team, list(user.skills), user.locale,
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.is_active,
+        user.phone,
+        user.team,
+        list(user.skills),
+        user.locale,
     )
 
 
-def _tokens(request: Request[Any, Any, Any], user: User, session: AuthSession, refresh: str) -> TokensOut:
+def _tokens(
+    request: Request[Any, Any, Any], user: User, session: AuthSession, refresh: str
+) -> TokensOut:
     settings: Settings = request.app.state.settings
     jwt_auth: JWTAuth[Principal, Token] = request.app.state.jwt_auth
     ttl = timedelta(minutes=settings.access_token_minutes)
     access = jwt_auth.create_token(
         identifier=str(user.id),
         token_expiration=ttl,
-        token_issuer="fieldsync",
+        token_issuer="fieldsync",  # noqa: S106 — the issuer name, not a secret
         token_extras={"sid": str(session.id)},
     )
     return TokensOut(access, refresh, int(ttl.total_seconds()), user_out(user))
 
 
 def login_rate_limit(settings: Settings) -> RateLimitConfig:
-    return RateLimitConfig(rate_limit=("minute", settings.login_rate_per_minute), store="rate_limit")
+    return RateLimitConfig(
+        rate_limit=("minute", settings.login_rate_per_minute), store="rate_limit"
+    )
 
 
 @post("/auth/login", status_code=200, summary="Log in; returns access and refresh tokens")
-async def login(request: Request[Any, Any, Any], db_session: Db, data: JSONBody[LoginIn]) -> TokensOut:
+async def login(
+    request: Request[Any, Any, Any], db_session: Db, data: JSONBody[LoginIn]
+) -> TokensOut:
     settings: Settings = request.app.state.settings
     user, session, refresh = await sessions.login(
-        db_session, data.username, data.password,
+        db_session,
+        data.username,
+        data.password,
         refresh_days=settings.refresh_token_days,
         user_agent=request.headers.get("user-agent", ""),
     )
@@ -92,7 +107,9 @@ async def login(request: Request[Any, Any, Any], db_session: Db, data: JSONBody[
 
 
 @post("/auth/refresh", status_code=200, summary="Rotate a refresh token")
-async def refresh(request: Request[Any, Any, Any], db_session: Db, data: JSONBody[RefreshIn]) -> TokensOut:
+async def refresh(
+    request: Request[Any, Any, Any], db_session: Db, data: JSONBody[RefreshIn]
+) -> TokensOut:
     settings: Settings = request.app.state.settings
     user, session, token = await sessions.rotate(
         db_session, data.refresh_token, refresh_days=settings.refresh_token_days
@@ -113,7 +130,9 @@ async def me(request: Request[Principal, Any, Any], db_session: Db) -> UserOut:
 @get("/users", guards=[requires("dispatcher", "manager", "admin")], summary="List users")
 async def list_users(
     db_session: Db,
-    role: Annotated[str | None, QueryParameter(name="role", pattern="^(" + "|".join(ROLES) + ")$")] = None,
+    role: Annotated[
+        str | None, QueryParameter(name="role", pattern="^(" + "|".join(ROLES) + ")$")
+    ] = None,
 ) -> list[UserOut]:
     query = select(User).order_by(User.username)
     if role:
@@ -121,8 +140,12 @@ async def list_users(
     return [user_out(u) for u in (await db_session.execute(query)).scalars()]
 
 
-@post("/users/{user_id:uuid}/active", status_code=200, guards=[requires("admin")],
-      summary="Enable or disable a user (disabling ends their sessions)")
+@post(
+    "/users/{user_id:uuid}/active",
+    status_code=200,
+    guards=[requires("admin")],
+    summary="Enable or disable a user (disabling ends their sessions)",
+)
 async def set_active(db_session: Db, user_id: FromPath[UUID], data: JSONBody[ActiveIn]) -> UserOut:
     return user_out(await sessions.set_active(db_session, user_id, data.is_active))
 

@@ -75,7 +75,9 @@ async def login(
     return user, session, refresh
 
 
-async def rotate(db: AsyncSession, token: str, *, refresh_days: int) -> tuple[User, AuthSession, str]:
+async def rotate(
+    db: AsyncSession, token: str, *, refresh_days: int
+) -> tuple[User, AuthSession, str]:
     """Exchange a refresh token for a new one in the same family; reuse revokes the family."""
     await begin_write(db)
     row = (

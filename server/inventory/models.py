@@ -47,7 +47,9 @@ class StockLocation(UUIDv7Base):
 
 class StockLevel(UUIDv7Base):
     __tablename__ = "stock_levels"
-    __table_args__ = (Index("ux_stock_levels_part_location", "part_id", "location_id", unique=True),)
+    __table_args__ = (
+        Index("ux_stock_levels_part_location", "part_id", "location_id", unique=True),
+    )
 
     part_id: Mapped[UUID] = mapped_column(ForeignKey("parts.id"))
     location_id: Mapped[UUID] = mapped_column(ForeignKey("stock_locations.id"), index=True)

@@ -42,7 +42,9 @@ class Job(UUIDv7Base):
     engineer_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     customer_id: Mapped[UUID] = mapped_column(ForeignKey("customers.id"), index=True)
     site_id: Mapped[UUID] = mapped_column(ForeignKey("sites.id"), index=True)
-    asset_id: Mapped[UUID | None] = mapped_column(ForeignKey("assets.id"), nullable=True, index=True)
+    asset_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("assets.id"), nullable=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(16), index=True)
     required_skill: Mapped[str] = mapped_column(String(40), default="")
     summary: Mapped[str] = mapped_column(String(300))

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-HANDLERS: list[object] = []
+from litestar.types import ControllerRouterHandler
+
+HANDLERS: list[ControllerRouterHandler] = []
