@@ -109,6 +109,9 @@ def alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncCo
             version_table_name="alembic_version",
             render_as_batch=True,
         ),
-        before_send_handler="autocommit",
+        # No autocommit: advanced-alchemy's autocommit handler swallows commit errors after the
+        # status is decided, so a 2xx could go out for work that never committed. Writers commit
+        # explicitly (``server.syncing.replication.commit``); anything else is rolled back.
+        before_send_handler=None,
         create_all=False,
     )

@@ -1,8 +1,8 @@
 """The server's exception tree and the one place where every error becomes RFC 9457 problem+json.
 
 Business rules raise :class:`DomainError` subclasses; the sync engine raises
-``sync.errors.SyncError``; Litestar raises ``HTTPException`` (validation, auth, size limits). :func:`exception_handlers` turns
-all of them — and anything unexpected, as an opaque 500 — into ``application/problem+json``.
+``sync.errors.SyncError``; Litestar raises ``HTTPException`` (validation, auth, size limits).
+:func:`exception_handlers` turns all of them — and anything unexpected, as an opaque 500 — into ``application/problem+json``.
 """
 
 from __future__ import annotations

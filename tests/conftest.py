@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from server.accounts.auth import issue_access_token
+from server.accounts.models import AuthSession
 from server.app import create_app
 from server.database import create_engine, load_models, metadata
 from server.settings import Settings, load_settings
+from server.syncing.replication import commit
 from tests.world import World, build_world
 
 PG_URL = os.environ.get(
@@ -149,7 +154,7 @@ async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
     """A small fixed data set (see tests/world.py), committed."""
     async with sessions() as db:
         w = await build_world(db)
-        await db.commit()
+        await commit(db)
     return w
 
 
@@ -165,17 +170,51 @@ async def client(app: Litestar, world: World) -> AsyncIterator[AsyncTestClient[L
 
 
 @pytest.fixture
-def login(client: AsyncTestClient[Litestar]) -> Any:
-    """``await login("engineer1")`` -> Authorization headers for that demo-style user."""
+def login(app: Litestar, world: World, sessions: async_sessionmaker[AsyncSession]) -> Any:
+    """``await login("engineer1")`` -> Authorization headers for that user of the world.
+
+    Opens a real login session and signs a real token exactly as ``/auth/login`` does, minus the
+    password check (argon2 costs ~0.2 s a login, on purpose); every request still goes through
+    full authentication. ``tests/accounts`` covers the password path itself.
+    """
     cache: dict[str, dict[str, str]] = {}
 
     async def _login(username: str) -> dict[str, str]:
         if username not in cache:
-            r = await client.post(
-                "/auth/login", json={"username": username, "password": World.PASSWORD}
-            )
-            assert r.status_code == 200, r.text
-            cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            user_id = world.users[username]
+            async with sessions() as db:
+                session = AuthSession(user_id=user_id, created_at=datetime.now(UTC))
+                db.add(session)
+                await db.commit()
+            token = issue_access_token(app.state.jwt_auth, app.state.settings, user_id, session.id)
+            cache[username] = {"Authorization": f"Bearer {token}"}
         return cache[username]
 
     return _login
+
+
+Snapshot = dict[str, list[tuple[str, ...]]]
+LOGIN_TABLES = {"auth_sessions", "refresh_tokens"}  # logging in writes these, nothing else does
+
+
+@pytest.fixture
+def snapshot(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[Snapshot]]:
+    """Every row of every table but the login ones: proves a refused write changed nothing."""
+
+    async def take() -> Snapshot:
+        out: Snapshot = {}
+        async with sessions() as db:
+            for table in metadata.sorted_tables:
+                if table.name in LOGIN_TABLES:
+                    continue
+                rows = (await db.execute(select(table))).all()
+                out[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
+        return out
+
+    return take
+
+
+def field_of(r: Response) -> Any:
+    """The field a problem+json validation answer names first."""
+    assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    return r.json()["errors"][0]["field"]

@@ -18,8 +18,13 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_environment_overrides_defaults() -> None:
-    s = load_settings(environ={"FIELDSYNC_PORT": "9001", "FIELDSYNC_SEED_DEMO": "true",
-                               "FIELDSYNC_BUSINESS_START": "08:30"})
+    s = load_settings(
+        environ={
+            "FIELDSYNC_PORT": "9001",
+            "FIELDSYNC_SEED_DEMO": "true",
+            "FIELDSYNC_BUSINESS_START": "08:30",
+        }
+    )
     assert s.port == 9001 and s.seed_demo is True and s.business_start.minute == 30
 
 

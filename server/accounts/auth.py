@@ -74,6 +74,18 @@ def build_jwt_auth(
     )
 
 
+def issue_access_token(
+    jwt_auth: JWTAuth[Principal, Token], settings: Settings, user_id: UUID, session_id: UUID
+) -> str:
+    """A signed access token for one login session (``sid``), valid for the configured time."""
+    return jwt_auth.create_token(
+        identifier=str(user_id),
+        token_expiration=timedelta(minutes=settings.access_token_minutes),
+        token_issuer="fieldsync",  # noqa: S106 — the issuer name, not a secret
+        token_extras={"sid": str(session_id)},
+    )
+
+
 def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
     """A guard admitting only the given roles (admin is not implied: list it where meant)."""
     allowed = frozenset(roles)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,14 +9,14 @@ import msgspec
 from litestar import Request, Router, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import select
 
 from server.accounts import sessions
-from server.accounts.auth import Principal, requires
+from server.accounts.auth import Principal, issue_access_token, requires
 from server.accounts.models import ROLES, AuthSession, User
 from server.database import Db
 from server.settings import Settings
+from server.syncing.replication import commit
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -74,15 +73,8 @@ def _tokens(
     request: Request[Any, Any, Any], user: User, session: AuthSession, refresh: str
 ) -> TokensOut:
     settings: Settings = request.app.state.settings
-    jwt_auth: JWTAuth[Principal, Token] = request.app.state.jwt_auth
-    ttl = timedelta(minutes=settings.access_token_minutes)
-    access = jwt_auth.create_token(
-        identifier=str(user.id),
-        token_expiration=ttl,
-        token_issuer="fieldsync",  # noqa: S106 — the issuer name, not a secret
-        token_extras={"sid": str(session.id)},
-    )
-    return TokensOut(access, refresh, int(ttl.total_seconds()), user_out(user))
+    access = issue_access_token(request.app.state.jwt_auth, settings, user.id, session.id)
+    return TokensOut(access, refresh, settings.access_token_minutes * 60, user_out(user))
 
 
 def login_rate_limit(settings: Settings) -> RateLimitConfig:
@@ -103,6 +95,7 @@ async def login(
         refresh_days=settings.refresh_token_days,
         user_agent=request.headers.get("user-agent", ""),
     )
+    await commit(db_session)
     return _tokens(request, user, session, refresh)
 
 
@@ -114,12 +107,14 @@ async def refresh(
     user, session, token = await sessions.rotate(
         db_session, data.refresh_token, refresh_days=settings.refresh_token_days
     )
+    await commit(db_session)
     return _tokens(request, user, session, token)
 
 
 @post("/auth/logout", status_code=204, summary="End this login session")
 async def logout(request: Request[Principal, Any, Any], db_session: Db) -> None:
     await sessions.logout(db_session, request.user.session_id)
+    await commit(db_session)
 
 
 @get("/auth/me", summary="The calling user")
@@ -147,7 +142,9 @@ async def list_users(
     summary="Enable or disable a user (disabling ends their sessions)",
 )
 async def set_active(db_session: Db, user_id: FromPath[UUID], data: JSONBody[ActiveIn]) -> UserOut:
-    return user_out(await sessions.set_active(db_session, user_id, data.is_active))
+    user = await sessions.set_active(db_session, user_id, data.is_active)
+    await commit(db_session)
+    return user_out(user)
 
 
 def router(settings: Settings) -> Router:

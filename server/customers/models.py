@@ -6,9 +6,9 @@ from datetime import date, datetime
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7Base
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-from advanced_alchemy.types import DateTimeUTC
 
 
 class ProductModel(UUIDv7Base):

@@ -3,7 +3,7 @@
 Rules that must stay true:
 
 - The targets are *business* hours (``settings.sla_targets()``: urgency -> (response, resolution)),
-  counted only inside the business window ``business_start``–``business_end`` on the ISO weekdays
+  counted only inside the business window ``business_start``-``business_end`` on the ISO weekdays
   of ``settings.weekdays()``, on the wall clock of ``settings.timezone``. A request received
   outside business hours starts its clocks at the next business opening.
 - A due time that lands exactly on closing time stays on that day (18:00, not 09:00 next day).
@@ -12,7 +12,7 @@ Rules that must stay true:
   database stores every timestamp.
 - Public holidays are not modelled (yet): a configurable calendar would slot into ``_window``.
 
-Wall-clock arithmetic is deliberate: a 09:00–18:00 day is 9 business hours even on a day with a DST
+Wall-clock arithmetic is deliberate: a 09:00-18:00 day is 9 business hours even on a day with a DST
 change (which happens at night, outside business hours).
 """
 

@@ -1,0 +1,160 @@
+"""Keeping every engineer's replica log equal to their scope as the database changes.
+
+The rule that must stay true: *when a transaction that changed synced data commits, the replica
+logs it wrote are already up to date.* To make that hard to forget:
+
+1. ORM flushes record the document keys of every synced row they insert, update or delete
+   (``_KEY_OF``); code that changes rows with Core statements calls :func:`touch` itself.
+2. :func:`commit` (use it instead of ``session.commit()`` wherever synced data changes) runs
+   :func:`replicate` and commits; the sync push path runs :func:`replicate` in its transaction.
+3. A ``before_commit`` guard refuses to commit a session that still has unreplicated keys.
+
+:func:`replicate` re-renders each touched document once and writes it to the replicas that hold
+it or must hold it (:func:`server.syncing.scope.audience`), a remove to those that must no longer
+hold it; when a job enters or leaves an engineer's scope, that engineer's whole scope is
+recomputed (:func:`reconcile`), which brings or drops the job's customer, site, asset, history
+and articles. A replica is built on the engineer's first pull; until then nothing is written for
+them (``ReplicaHorizon`` rows mark built replicas).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.customers.models import Asset, Customer, Site
+from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
+from server.jobs.models import Job
+from server.knowledge.models import KnowledgeArticle
+from server.reports.models import Signature, WorkReport
+from server.syncing.documents import render
+from server.syncing.models import ReplicaChange, ReplicaHorizon
+from server.syncing.scope import audience, scope_keys
+from server.syncing.store import ChangeRow, SqlTx
+from sync.changes import encode_remove
+from sync.kinds import split_key
+
+TOUCHED = "fieldsync_touched"
+
+_KEY_OF: dict[type, Callable[[Any], list[str]]] = {
+    Job: lambda o: [f"job:{o.id}", f"service_history:{o.id}"],
+    Customer: lambda o: [f"customer:{o.id}"],
+    Site: lambda o: [f"site:{o.id}"],
+    Asset: lambda o: [f"asset:{o.id}"],
+    WorkReport: lambda o: [f"report:{o.id}", f"service_history:{o.job_id}"],
+    Signature: lambda o: [f"report:{o.report_id}"],
+    Part: lambda o: [f"part:{o.id}"],
+    StockLevel: lambda o: [f"stock:{o.location_id}/{o.part_id}"],
+    StockLocation: lambda o: [f"location:{o.id}"],
+    KnowledgeArticle: lambda o: [f"article:{o.id}"],
+    PartRequest: lambda o: [f"part_request:{o.id}"],
+    User: lambda o: [f"user:{o.id}"],
+}
+
+
+class UnreplicatedChanges(RuntimeError):
+    """Synced rows changed but the session was committed without :func:`replicate`."""
+
+
+def touch(db: AsyncSession | Session, *keys: str) -> None:
+    """Mark documents changed by Core statements that ORM flush tracking cannot see."""
+    db.info.setdefault(TOUCHED, set()).update(keys)
+
+
+@event.listens_for(Session, "after_flush")
+def _record_touched(session: Session, _context: Any) -> None:
+    for obj in chain(session.new, session.dirty, session.deleted):
+        key_of = _KEY_OF.get(type(obj))
+        if key_of is not None:
+            touch(session, *key_of(obj))
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_unreplicated(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # releasing a savepoint; the outer commit is what must be replicated
+    session.flush()
+    if session.info.get(TOUCHED):
+        keys = sorted(session.info.pop(TOUCHED))
+        raise UnreplicatedChanges(f"commit without replicate() after changing {keys[:5]}")
+
+
+async def commit(db: AsyncSession) -> None:
+    """Replicate what this unit of work changed, then commit — the one way to save synced data."""
+    await replicate(db)
+    await db.commit()
+
+
+async def built_replicas(db: AsyncSession) -> set[str]:
+    return set((await db.execute(select(ReplicaHorizon.user_id))).scalars())
+
+
+async def replicate(db: AsyncSession) -> None:
+    await db.flush()
+    keys = sorted(db.info.pop(TOUCHED, set()))
+    if not keys:
+        return
+    built = await built_replicas(db)
+    wanted = await audience(db, keys)
+    held: dict[str, dict[str, bytes]] = {k: {} for k in keys}
+    for start in range(0, len(keys), 500):
+        rows = await db.execute(
+            select(ReplicaChange.doc_key, ReplicaChange.user_id, ReplicaChange.change).where(
+                ReplicaChange.doc_key.in_(keys[start : start + 500]), ReplicaChange.op == "put"
+            )
+        )
+        for row in rows:
+            held[row.doc_key][row.user_id] = row.change
+    rendered = await render(db, keys)
+    writes: list[ChangeRow] = []
+    rescope: set[str] = set()
+    for key in keys:
+        holders = held[key]
+        change = rendered[key]
+        gone = not change.startswith(b'{"op":"put"')
+        rule = wanted[key]
+        target = set() if gone else (rule if rule is not None else set(holders)) & built
+        writes += [(u, key, "put", change) for u in sorted(target) if holders.get(u) != change]
+        writes += [(u, key, "remove", _remove(key)) for u in sorted(set(holders) - target)]
+        if key.startswith("job:") and target != set(holders):
+            rescope |= target ^ set(holders)
+    await SqlTx(db).write_changes(writes)
+    for user_id in sorted(rescope):
+        await reconcile(db, user_id)
+    db.info.pop(TOUCHED, None)
+
+
+def _remove(key: str) -> bytes:
+    return encode_remove(*split_key(key))
+
+
+async def reconcile(db: AsyncSession, user_id: str) -> int:
+    """Make the user's log hold exactly their scope: puts for what is missing, removes for what
+    left. Builds the replica the first time. Returns the number of changes written."""
+    desired = await scope_keys(db, user_id)
+    rows = await db.execute(
+        select(ReplicaChange.doc_key).where(
+            ReplicaChange.user_id == user_id, ReplicaChange.op == "put"
+        )
+    )
+    current = set(rows.scalars())
+    missing = sorted(desired - current)
+    rendered = await render(db, missing)
+    writes: list[ChangeRow] = [
+        (user_id, key, "put", rendered[key])
+        for key in missing
+        if rendered[key].startswith(b'{"op":"put"')
+    ]
+    writes += [(user_id, key, "remove", _remove(key)) for key in sorted(current - desired)]
+    tx = SqlTx(db)
+    await tx.write_changes(writes)
+    if await db.get(ReplicaHorizon, user_id) is None:
+        db.add(ReplicaHorizon(user_id=user_id, txid=0, seq=0))
+        await db.flush()
+    return len(writes)

@@ -1,0 +1,296 @@
+"""The SQL implementation of the sync engine's ``Store`` (SQLite and PostgreSQL).
+
+It passes the same contract suite as ``sync.memory.MemoryStore`` (``tests/sync/contract.py``).
+Positions are ``(txid, seq)``:
+
+- PostgreSQL: ``txid`` is the writing transaction's id (``pg_current_xact_id()``) and ``seq``
+  comes from the ``replica_seq`` sequence. Transactions commit out of order, so a reader must
+  not return a row while an older transaction might still commit a smaller position: reads keep
+  to ``txid < pg_snapshot_xmin(pg_current_snapshot())``. Every transaction below that bound has
+  finished, so the ``(txid, seq)`` order of what a reader returns can never be filled in later.
+- SQLite: one writer at a time (``BEGIN IMMEDIATE``), so commit order is ``seq`` order;
+  ``txid`` is 0 and ``seq`` comes from the ``sync_counters`` row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.database import begin_write
+from server.syncing.models import (
+    REPLICA_SEQ,
+    BlobRecord,
+    Device,
+    OperationRecord,
+    ReplicaChange,
+    ReplicaHorizon,
+    SyncCounter,
+)
+from sync.store import START, Blob, ChangeOp, DeviceState, OpRecord, Position
+
+_PG_TXID: ColumnElement[int] = literal_column("pg_current_xact_id()::text::bigint")
+_PG_XMIN: ColumnElement[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
+
+ChangeRow = tuple[str, str, ChangeOp, bytes]
+"""``(user_id, doc_key, op, change bytes)`` for :meth:`SqlTx.write_changes`."""
+
+
+def _position(p: Position) -> Any:
+    return tuple_(bindparam(None, p[0]), bindparam(None, p[1]))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTx]:
+        """A unit of work. ``write=False`` for pulls: a plain read transaction that never
+        queues behind writers (SQLite WAL readers run beside the one writer)."""
+        async with self._sessions() as db:
+            if write:
+                await begin_write(db)
+            tx = SqlTx(db)
+            try:
+                yield tx
+            except BaseException:
+                await db.rollback()
+                raise
+            await db.commit()
+
+
+class SqlTx:
+    """One open transaction over an ``AsyncSession``; business handlers use ``tx.db`` too,
+    so an operation's effects and its record commit or roll back together."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.is_pg = db.get_bind().dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        async with self.db.begin_nested():
+            yield
+
+    def _insert(self, table: Any) -> Any:
+        return pg_insert(table) if self.is_pg else sqlite_insert(table)
+
+    # -- devices and op records -----------------------------------------------------------
+    async def claim_device(self, device_id: uuid.UUID, user_id: str) -> DeviceState:
+        await self.db.execute(
+            self._insert(Device)
+            .values(id=device_id, user_id=uuid.UUID(user_id), last_seq=0, created_at=_now())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        query = select(Device.user_id, Device.last_seq).where(Device.id == device_id)
+        row = (await self.db.execute(query.with_for_update() if self.is_pg else query)).one()
+        return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
+
+    async def op_records(self, device_id: uuid.UUID, first: int, last: int) -> list[OpRecord]:
+        rows = await self.db.execute(
+            select(OperationRecord)
+            .where(OperationRecord.device_id == device_id, OperationRecord.seq.between(first, last))
+            .order_by(OperationRecord.seq)
+        )
+        return [
+            OpRecord(r.device_id, r.seq, r.op_id, r.body_sha256, r.result, r.received_at)
+            for r in rows.scalars()
+        ]
+
+    async def save_ops(
+        self, device_id: uuid.UUID, records: Sequence[OpRecord], last_seq: int
+    ) -> None:
+        if records:
+            await self.db.execute(
+                self._insert(OperationRecord),
+                [
+                    {
+                        "device_id": r.device_id,
+                        "seq": r.seq,
+                        "op_id": r.op_id,
+                        "body_sha256": r.body_sha256,
+                        "result": r.result,
+                        "received_at": r.received_at,
+                    }
+                    for r in records
+                ],
+            )
+        await self.db.execute(
+            update(Device)
+            .where(Device.id == device_id)
+            .values(last_seq=last_seq, last_sync_at=_now())
+        )
+
+    # -- replica logs ---------------------------------------------------------------------
+    async def write_change(
+        self, user_id: str, doc_key: str, op: ChangeOp, change: bytes
+    ) -> Position:
+        positions = await self.write_changes([(user_id, doc_key, op, change)])
+        return positions[0]
+
+    async def write_changes(self, rows: Sequence[ChangeRow]) -> list[Position]:
+        """Upsert many changes at once (scope fan-out, initial scope), each at a new position."""
+        if not rows:
+            return []
+        now = _now()
+        params = [
+            {"user_id": u, "doc_key": k, "op": op, "change": c, "written_at": now}
+            for u, k, op, c in rows
+        ]
+        stmt = self._insert(ReplicaChange)
+        if self.is_pg:
+            stmt = stmt.values(txid=_PG_TXID, seq=REPLICA_SEQ.next_value())
+        else:
+            first = await self._reserve(len(rows))
+            for i, p in enumerate(params):
+                p["txid"], p["seq"] = 0, first + i
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "doc_key"],
+            set_={c: stmt.excluded[c] for c in ("op", "change", "txid", "seq", "written_at")},
+        )
+        if self.is_pg:
+            result = await self.db.execute(
+                stmt.returning(ReplicaChange.txid, ReplicaChange.seq, sort_by_parameter_order=True),
+                params,
+            )
+            return [(r.txid, r.seq) for r in result]
+        await self.db.execute(stmt, params)
+        return [(0, first + i) for i in range(len(params))]
+
+    async def _reserve(self, n: int) -> int:
+        """The first of ``n`` fresh SQLite positions (the writer lock makes this safe)."""
+        result = await self.db.execute(
+            update(SyncCounter)
+            .where(SyncCounter.name == "seq")
+            .values(value=SyncCounter.value + n)
+            .returning(SyncCounter.value)
+        )
+        last = result.scalar_one_or_none()
+        if last is None:
+            await self.db.execute(self._insert(SyncCounter).values(name="seq", value=n))
+            last = n
+        return int(last) - n + 1
+
+    async def holders(self, doc_key: str) -> list[str]:
+        rows = await self.db.execute(
+            select(ReplicaChange.user_id)
+            .where(ReplicaChange.doc_key == doc_key, ReplicaChange.op == "put")
+            .order_by(ReplicaChange.user_id)
+        )
+        return list(rows.scalars())
+
+    def _committed(self) -> Any:
+        return ReplicaChange.txid < _PG_XMIN if self.is_pg else true()
+
+    async def read_changes(
+        self, user_id: str, after: Position, removes_after: Position, limit: int
+    ) -> list[tuple[Position, bytes]]:
+        position = tuple_(ReplicaChange.txid, ReplicaChange.seq)
+        removes_after = max(after, removes_after)
+        query = (
+            select(ReplicaChange.txid, ReplicaChange.seq, ReplicaChange.change)
+            .where(
+                ReplicaChange.user_id == user_id,
+                position > _position(after),
+                or_(ReplicaChange.op == "put", position > _position(removes_after)),
+                self._committed(),
+            )
+            .order_by(ReplicaChange.txid, ReplicaChange.seq)
+            .limit(limit)
+        )
+        return [((r.txid, r.seq), r.change) for r in await self.db.execute(query)]
+
+    async def head(self, user_id: str) -> Position:
+        row = (
+            await self.db.execute(
+                select(ReplicaChange.txid, ReplicaChange.seq)
+                .where(ReplicaChange.user_id == user_id, self._committed())
+                .order_by(ReplicaChange.txid.desc(), ReplicaChange.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        return (row.txid, row.seq) if row else START
+
+    async def horizon(self, user_id: str) -> Position:
+        row = await self.db.get(ReplicaHorizon, user_id)
+        return (row.txid, row.seq) if row else START
+
+    async def purge_removes(self, older_than: datetime) -> int:
+        doomed = and_(ReplicaChange.op == "remove", ReplicaChange.written_at < older_than)
+        rows = (
+            await self.db.execute(
+                select(ReplicaChange.user_id, ReplicaChange.txid, ReplicaChange.seq).where(doomed)
+            )
+        ).all()
+        if not rows:
+            return 0
+        newest_by_user: dict[str, Position] = {}
+        for r in rows:
+            newest_by_user[r.user_id] = max(newest_by_user.get(r.user_id, START), (r.txid, r.seq))
+        for user_id, position in newest_by_user.items():
+            if position > await self.horizon(user_id):
+                stmt = self._insert(ReplicaHorizon).values(
+                    user_id=user_id, txid=position[0], seq=position[1]
+                )
+                await self.db.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["user_id"], set_={"txid": position[0], "seq": position[1]}
+                    )
+                )
+        await self.db.execute(delete(ReplicaChange).where(doomed))
+        return len(rows)
+
+    # -- blobs ----------------------------------------------------------------------------
+    async def put_blob(self, blob: Blob) -> bool:
+        result = await self.db.execute(
+            self._insert(BlobRecord)
+            .values(
+                sha256=blob.sha256,
+                content_type=blob.content_type,
+                size=len(blob.data),
+                data=blob.data,
+                stored_at=_now(),
+            )
+            .on_conflict_do_nothing(index_elements=["sha256"])
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def missing_blobs(self, hashes: Sequence[str]) -> list[str]:
+        present = set(
+            (
+                await self.db.execute(
+                    select(BlobRecord.sha256).where(BlobRecord.sha256.in_(list(hashes)))
+                )
+            ).scalars()
+        )
+        return [h for h in hashes if h not in present]
+
+    async def get_blob(self, sha256: str) -> Blob | None:
+        row = await self.db.get(BlobRecord, sha256)
+        return Blob(row.sha256, row.content_type, row.data) if row else None
