@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from server.settings import ConfigError, Settings, load_settings
 
-DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105 — public demo credential
 DEMO_USERS = ["engineer1 … engineer20", "dispatcher1", "logistics1", "manager1", "admin"]
 
 
@@ -27,13 +26,16 @@ def migrate(settings: Settings) -> None:
 
 async def _seed(settings: Settings, scale: int, only_if_empty: bool, progress: bool) -> bool:
     from server.database import create_engine
-    from server.demo import is_empty, seed_demo
+    from server.demo import DatabaseNotEmpty, is_empty, seed_demo
 
     engine = create_engine(settings, pool=False)
     try:
         if only_if_empty and not await is_empty(engine):
             return False
-        counts = await seed_demo(engine, scale=scale, progress=progress)
+        counts = await seed_demo(engine, scale=scale, progress=progress, settings=settings)
+    except DatabaseNotEmpty as exc:
+        print(f"not seeding: {exc}", file=sys.stderr)
+        return False
     finally:
         await engine.dispose()
     total = sum(counts.values())
@@ -50,6 +52,8 @@ def serve(settings: Settings) -> None:
     if settings.seed_demo and asyncio.run(_seed(settings, 1, True, False)):
         print("demo data loaded")
     if settings.seed_demo:
+        from server.demo import DEMO_PASSWORD
+
         print(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_USERS))
     print(
         f"FieldSync on http://{settings.host}:{settings.port}/  (API schema: /schema/openapi.json)"
@@ -67,6 +71,7 @@ def main(argv: Sequence[str]) -> int:
     seed.add_argument("--if-empty", action="store_true", help="do nothing if users exist")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -81,5 +86,6 @@ def main(argv: Sequence[str]) -> int:
             if args.scale < 1:
                 parser.error("--scale must be at least 1")
             migrate(settings)
-            asyncio.run(_seed(settings, args.scale, args.if_empty, progress=True))
+            seeded = asyncio.run(_seed(settings, args.scale, args.if_empty, progress=True))
+            return 0 if seeded or args.if_empty else 1
     return 0

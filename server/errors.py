@@ -2,7 +2,8 @@
 
 Business rules raise :class:`DomainError` subclasses; the sync engine raises
 ``sync.errors.SyncError``; Litestar raises ``HTTPException`` (validation, auth, size limits).
-:func:`exception_handlers` turns all of them — and anything unexpected, as an opaque 500 — into ``application/problem+json``.
+:func:`exception_handlers` turns all of them — and anything unexpected, as an opaque 500 —
+into ``application/problem+json``.
 """
 
 from __future__ import annotations

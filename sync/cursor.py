@@ -61,9 +61,7 @@ def encode_cursor(cursor: Cursor, key: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(
-    token: str, user_id: str, key: bytes, old_keys: Sequence[bytes] = ()
-) -> Cursor:
+def decode_cursor(token: str, user_id: str, key: bytes, old_keys: Sequence[bytes] = ()) -> Cursor:
     """The cursor ``token`` stands for; ``BadCursor`` if garbled, forged or another user's."""
     if len(token) > MAX_CURSOR_LENGTH:
         raise BadCursor("cursor is too long")

@@ -177,7 +177,7 @@ def error_from_problem(status: int, body: bytes) -> SyncError:
         problem, extra = _Problem(status=status, detail=body[:200].decode(errors="replace")), {}
     extra = {k: v for k, v in extra.items() if k not in _RESERVED}
     cls = ERRORS.get(problem.code)
-    if cls is None:
+    if cls is None or cls is SyncError:
         error = SyncError(problem.detail, **extra)
         error.code, error.status = problem.code, status  # keep what the server said
         return error

@@ -1,7 +1,8 @@
 """MemoryStore: a complete Store in process memory, for tests and the client simulator.
 
 It is a real implementation, not a mock: transactions are serialised by one lock (like SQLite's
-single writer), and every write goes through an undo log, so a transaction or savepoint that
+single writer), a ``write=False`` transaction refuses writes, and every write goes through an
+undo log, so a transaction or savepoint that
 exits by an exception really restores the state it started from. Positions are ``(0, seq)``.
 
 Besides the Store protocol, ``MemoryTx`` offers small transactional tables (``row``,
@@ -54,9 +55,9 @@ class MemoryStore:
         self._clock = clock
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[MemoryTx]:
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[MemoryTx]:
         async with self._lock:
-            tx = MemoryTx(self._state, self._clock)
+            tx = MemoryTx(self._state, self._clock, write=write)
             try:
                 yield tx
             except BaseException:
@@ -67,15 +68,18 @@ class MemoryStore:
 
 
 class MemoryTx:
-    def __init__(self, state: _State, clock: Callable[[], datetime]) -> None:
+    def __init__(self, state: _State, clock: Callable[[], datetime], *, write: bool) -> None:
         self._s = state
         self._clock = clock
+        self._write = write
         self._undo: list[tuple[MutableMapping[Any, Any], Any, Any]] = []
         self._closed = False
 
     # -- undo log ---------------------------------------------------------------------------
     def _set(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
         self._check_open()
+        if not self._write:
+            raise RuntimeError("write in a read-only transaction")
         self._undo.append((mapping, key, mapping.get(key, _UNSET)))
         if value is _UNSET:
             del mapping[key]
@@ -105,6 +109,10 @@ class MemoryTx:
             raise
 
     # -- devices and op records -------------------------------------------------------------
+    async def device(self, device_id: uuid.UUID) -> DeviceState | None:
+        self._check_open()
+        return self._s.devices.get(device_id)
+
     async def claim_device(self, device_id: uuid.UUID, user_id: str) -> DeviceState:
         self._check_open()
         state = self._s.devices.get(device_id)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 
-from sync.cursor import MAX_CURSOR_LENGTH
 from sync.operations import Seq
 
 MAX_PAGE: Final = 5000
@@ -28,7 +27,7 @@ MAX_HASHES: Final = 1000
 class PullRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     protocol: int
     schema: int
-    cursor: Annotated[str, msgspec.Meta(max_length=MAX_CURSOR_LENGTH)] | None = None
+    cursor: str | None = None  # over-long or garbled: bad_cursor (a reset), not bad_request
     limit: int = DEFAULT_PAGE
     device_id: uuid.UUID | None = None  # when sent, the device is bound/checked like on push
 

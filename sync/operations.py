@@ -38,7 +38,7 @@ RefId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # server-iss
 JobTarget = Literal["en_route", "on_site", "work_started", "completed", "needs_parts", "escalated"]
 
 
-class _Operation(
+class OperationBase(
     msgspec.Struct, tag_field="op", frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
     seq: Seq
@@ -46,7 +46,7 @@ class _Operation(
     at: EventTime
 
 
-class JobStatus(_Operation, tag="job.status"):
+class JobStatus(OperationBase, tag="job.status", frozen=True, kw_only=True):
     """Move a job along the state machine in ``sync.jobstatus``."""
 
     job_id: RefId
@@ -55,7 +55,7 @@ class JobStatus(_Operation, tag="job.status"):
     note: Comment = ""
 
 
-class JobNote(_Operation, tag="job.note"):
+class JobNote(OperationBase, tag="job.note", frozen=True, kw_only=True):
     """Replace the job's free-text note (last writer wins; overwrites are flagged)."""
 
     job_id: RefId
@@ -68,7 +68,7 @@ class ReportPart(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     qty: Qty
 
 
-class ReportSubmit(_Operation, tag="report.submit"):
+class ReportSubmit(OperationBase, tag="report.submit", frozen=True, kw_only=True):
     """Create (or, with the same report_id, supersede) the job's work report."""
 
     report_id: uuid.UUID
@@ -96,7 +96,7 @@ class ReportSubmit(_Operation, tag="report.submit"):
         }
 
 
-class PartConsume(_Operation, tag="part.consume"):
+class PartConsume(OperationBase, tag="part.consume", frozen=True, kw_only=True):
     """Take ``qty`` of a part out of a stock location (a delta; overdraw is flagged)."""
 
     job_id: RefId | None = None
@@ -105,7 +105,7 @@ class PartConsume(_Operation, tag="part.consume"):
     qty: Qty
 
 
-class PartRequest(_Operation, tag="part.request"):
+class PartRequest(OperationBase, tag="part.request", frozen=True, kw_only=True):
     """Ask logistics for parts."""
 
     request_id: uuid.UUID
@@ -115,7 +115,7 @@ class PartRequest(_Operation, tag="part.request"):
     note: Comment = ""
 
 
-class SignatureCapture(_Operation, tag="signature.capture"):
+class SignatureCapture(OperationBase, tag="signature.capture", frozen=True, kw_only=True):
     """The customer signs one exact report version; the image travels as a blob."""
 
     signature_id: uuid.UUID
@@ -126,7 +126,7 @@ class SignatureCapture(_Operation, tag="signature.capture"):
     report_sha256: Sha256Hex
 
 
-class FeedbackSubmit(_Operation, tag="feedback.submit"):
+class FeedbackSubmit(OperationBase, tag="feedback.submit", frozen=True, kw_only=True):
     """The customer's ratings (1..5) and comment for a job."""
 
     feedback_id: uuid.UUID
@@ -147,7 +147,7 @@ Operation = (
     | FeedbackSubmit
 )
 
-OPERATION_TYPES: Final[tuple[type[_Operation], ...]] = (
+OPERATION_TYPES: Final[tuple[type[OperationBase], ...]] = (
     JobStatus,
     JobNote,
     ReportSubmit,
@@ -160,7 +160,7 @@ OPERATION_TYPES: Final[tuple[type[_Operation], ...]] = (
 OPERATION_DECODER: Final = msgspec.json.Decoder(Operation)
 
 
-def op_name(op_type: type[_Operation]) -> str:
+def op_name(op_type: type[OperationBase]) -> str:
     """The wire tag (``"job.status"``, …) of an operation type."""
     tag = op_type.__struct_config__.tag
     assert isinstance(tag, str)

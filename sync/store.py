@@ -1,6 +1,6 @@
 """The Store: the sync engine's only IO seam.
 
-One ``Store`` per server; every engine call runs inside one ``Store.transaction()``, and all reads
+One ``Store`` per server; every engine call runs inside ``Store.transaction()``, and all reads
 and writes go through the ``StoreTx`` it yields. Implementations: ``sync.memory.MemoryStore``
 (tests, simulator) and the server's SQL stores (SQLite, PostgreSQL). They all pass the contract
 suite in ``tests/sync/contract.py``. What every implementation must keep true:
@@ -72,6 +72,10 @@ class StoreTx(Protocol):
         ...
 
     # -- devices and op records (push) ----------------------------------------------------
+    async def device(self, device_id: uuid.UUID) -> DeviceState | None:
+        """The device's state if it is registered; reads only, locks nothing (for pulls)."""
+        ...
+
     async def claim_device(self, device_id: uuid.UUID, user_id: str) -> DeviceState:
         """The device's state, creating it bound to ``user_id`` when first seen, and locking it
         until commit. The returned ``user_id`` may differ: the caller decides what that means."""
@@ -136,4 +140,7 @@ class Store(Protocol[TxT_co]):
     """A transaction factory; the type parameter lets handlers see their store's own tx type
     (e.g. the SQL store's tx carries its session)."""
 
-    def transaction(self) -> AbstractAsyncContextManager[TxT_co]: ...
+    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[TxT_co]:
+        """``write=False`` promises the block only reads (pulls, blob lookups), so the store
+        may run it beside the writer instead of queueing behind it."""
+        ...

@@ -39,7 +39,9 @@ def check_versions(body: bytes) -> Envelope:
         raise BadRequest(f"protocol/schema: {exc}") from None
     except msgspec.DecodeError:
         raise BadRequest("body is not a JSON object") from None
-    if not (PROTOCOL_MIN <= env.protocol <= PROTOCOL_MAX and SCHEMA_MIN <= env.schema <= SCHEMA_MAX):
+    if not (
+        PROTOCOL_MIN <= env.protocol <= PROTOCOL_MAX and SCHEMA_MIN <= env.schema <= SCHEMA_MAX
+    ):
         raise UpgradeRequired(
             f"client speaks protocol {env.protocol} schema {env.schema}; server supports "
             f"protocol {PROTOCOL_MIN}..{PROTOCOL_MAX} schema {SCHEMA_MIN}..{SCHEMA_MAX}",

@@ -18,7 +18,7 @@ import pytest
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.accounts.auth import issue_access_token
@@ -104,15 +104,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 async def reset_pg(engine: AsyncEngine) -> None:
-    """Create the schema once per session, then truncate between tests (much faster than DDL)."""
+    """Create the schema once per session, then empty the tables between tests (cheaper)."""
     global _PG_SCHEMA_READY
     async with engine.begin() as conn:
         if not _PG_SCHEMA_READY:
             await conn.run_sync(metadata.create_all)
             _PG_SCHEMA_READY = True
         else:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE beats TRUNCATE on tables this small (no file swaps per table).
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -131,7 +131,7 @@ COMPONENTS = (
     _c("DDC控制器", "DDC controller", "controls", 3200, "16点|32点"),
     _c("通讯模块", "Communication module", "controls electrical", 850, "BACnet|Modbus|LonWorks"),
     _c("风机皮带", "Fan belt", "hvac", 85, "A-1250|B-1600"),
-    _c("初效过滤网", "Pre-filter", "hvac", 120, "G4 595×595|G4 495×495"),
+    _c("初效过滤网", "Pre-filter", "hvac", 120, "G4 595x595|G4 495x495"),
     _c("调节阀执行器", "Valve actuator", "hvac controls", 1500, "24V 10Nm|24V 20Nm"),
 )
 
@@ -158,7 +158,7 @@ class PartSpec:
 
 
 def part_specs(count: int) -> list[PartSpec]:
-    """``count`` distinct parts: components × specs, then the same in further series."""
+    """``count`` distinct parts: components times specs, then the same in further series."""
     specs: list[PartSpec] = []
     for series, (zh_suffix, en_suffix) in enumerate(SERIES * (count // 100 + 1)):
         for comp in COMPONENTS:

@@ -6,8 +6,9 @@ Rules:
   ``work_started``, ``needs_parts``, ``escalated``, ``completed``, ``cancelled``.
 - ``completed`` and ``cancelled`` are closed: nothing ever leaves them. Every other status is open.
 - The engineer drives the visit: assigned -> en_route -> on_site -> work_started -> completed;
-  from on_site or work_started they may stop with needs_parts or escalated; from needs_parts they
-  resume with en_route, on_site or work_started (parts came to the van, or to the site).
+  from on_site or work_started they may stop with needs_parts or escalated; from needs_parts or
+  escalated they resume with en_route, on_site or work_started (parts came, help arrived). The
+  engineer's table is part of the sync protocol and lives in ``sync/jobstatus.py``.
 - The dispatcher (and admin) owns the plan: new -> assigned; assigned, needs_parts or escalated
   -> assigned again (reassign or reschedule); any open status -> cancelled. They never move a job
   through the visit on the engineer's behalf, and cannot reassign a job while the engineer is
@@ -22,9 +23,11 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, Literal
 
 from server.errors import Conflict, Forbidden, Invalid
+from sync.jobstatus import TRANSITIONS as ENGINEER_MOVES
 
 Status = Literal[
     "new",
@@ -53,13 +56,8 @@ OPEN: Final = frozenset(STATUSES) - CLOSED
 # Open and in someone's hands: what counts as an engineer's current load.
 ACTIVE: Final = OPEN - {"new"}
 
-_ENGINEER: Final[dict[str, frozenset[str]]] = {
-    "assigned": frozenset({"en_route"}),
-    "en_route": frozenset({"on_site"}),
-    "on_site": frozenset({"work_started", "needs_parts", "escalated"}),
-    "work_started": frozenset({"completed", "needs_parts", "escalated"}),
-    "needs_parts": frozenset({"en_route", "on_site", "work_started"}),
-}
+# The engineer's moves are part of the sync protocol (PROTOCOL.md): one table, in sync/.
+_ENGINEER: Final = ENGINEER_MOVES
 _REASSIGNABLE: Final = frozenset({"new", "assigned", "needs_parts", "escalated"})
 _DISPATCHER: Final[dict[str, frozenset[str]]] = {
     status: frozenset({"cancelled", "assigned"} if status in _REASSIGNABLE else {"cancelled"})
@@ -68,7 +66,7 @@ _DISPATCHER: Final[dict[str, frozenset[str]]] = {
 }
 
 # actor role -> current status -> statuses it may move the job to.
-TRANSITIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
+TRANSITIONS: Final[dict[str, Mapping[str, frozenset[str]]]] = {
     "engineer": _ENGINEER,
     "dispatcher": _DISPATCHER,
     "admin": _DISPATCHER,

@@ -102,6 +102,16 @@ class SqlTx:
         return pg_insert(table) if self.is_pg else sqlite_insert(table)
 
     # -- devices and op records -----------------------------------------------------------
+    async def device(self, device_id: uuid.UUID) -> DeviceState | None:
+        row = (
+            await self.db.execute(
+                select(Device.user_id, Device.last_seq).where(Device.id == device_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
+
     async def claim_device(self, device_id: uuid.UUID, user_id: str) -> DeviceState:
         await self.db.execute(
             self._insert(Device)

@@ -27,6 +27,11 @@ ENGINEER_MOVES = {
     ("needs_parts", "en_route"),
     ("needs_parts", "on_site"),
     ("needs_parts", "work_started"),
+    ("assigned", "on_site"),  # forgot to tap "en route"
+    ("needs_parts", "escalated"),
+    ("escalated", "en_route"),
+    ("escalated", "on_site"),
+    ("escalated", "work_started"),
 }
 DISPATCHER_MOVES = {
     ("new", "assigned"),
