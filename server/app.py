@@ -25,7 +25,11 @@ from server.errors import exception_handlers
 from server.inventory import routes as inventory
 from server.jobs import routes as jobs
 from server.logistics import routes as logistics
+from server.reports import routes as reports
 from server.settings import Settings, load_settings
+from server.syncing import routes as syncing
+from server.syncing.replication import replicate
+from server.syncing.store import SqlStore
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -37,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     alchemy = alchemy_config(settings, engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     jwt_auth = build_jwt_auth(settings, sessions)
+    sync_store = SqlStore(sessions, before_commit=replicate)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -55,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *customers.HANDLERS,
             *inventory.HANDLERS,
             *logistics.HANDLERS,
+            *reports.HANDLERS,
+            *syncing.HANDLERS,
         ],
     )
     handlers: list[ControllerRouterHandler] = [api]
@@ -78,7 +85,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         state=State(
-            {"settings": settings, "jwt_auth": jwt_auth, "sessions": sessions, "engine": engine}
+            {
+                "settings": settings,
+                "jwt_auth": jwt_auth,
+                "sessions": sessions,
+                "engine": engine,
+                "sync_store": sync_store,
+                "sync_key": settings.token_key().encode(),
+            }
         ),
         lifespan=[lifespan],
         debug=False,

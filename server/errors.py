@@ -143,8 +143,14 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def exception_handlers() -> ExceptionHandlersMap:
+    from sync.errors import SyncError, problem_json
+
+    def _sync(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]:
+        return Response(problem_json(exc), status_code=exc.status, media_type=PROBLEM)
+
     return {
         DomainError: _domain,
+        SyncError: _sync,
         HTTPException: _http,
         IntegrityError: _integrity,
         OperationalError: _unavailable,

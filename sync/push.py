@@ -117,6 +117,7 @@ class PushItem:
     digest: str
     op: Operation | None
     error: str | None = None
+    raw: bytes = b""
 
 
 def decode_push(body: bytes) -> tuple[PushRequest, list[PushItem]]:
@@ -140,10 +141,12 @@ def decode_push(body: bytes) -> tuple[PushRequest, list[PushItem]]:
             op: Operation = OPERATION_DECODER.decode(raw)
         except msgspec.ValidationError as exc:
             digest = hashlib.sha256(raw).hexdigest()
-            items.append(PushItem(header.seq, header.id, digest, None, f"ops[{i}]: {exc}"))
+            items.append(
+                PushItem(header.seq, header.id, digest, None, f"ops[{i}]: {exc}", bytes(raw))
+            )
             continue
         digest = hashlib.sha256(_CANONICAL.encode(op)).hexdigest()
-        items.append(PushItem(header.seq, header.id, digest, op))
+        items.append(PushItem(header.seq, header.id, digest, op, raw=bytes(raw)))
     return request, items
 
 
@@ -209,7 +212,12 @@ async def _process(
                         received_at=now,
                     )
                 )
-                record = OpRecord(device.device_id, item.seq, item.op_id, item.digest, result, now)
+                # A rejected operation keeps its payload for review: a report refused because
+                # the job moved to someone else is then still on the server, not lost.
+                kept = item.raw if outcome.status == "rejected" else b""
+                record = OpRecord(
+                    device.device_id, item.seq, item.op_id, item.digest, result, now, kept
+                )
                 new.append(record)
                 records[item.seq] = record
                 last_seq = item.seq

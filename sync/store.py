@@ -56,6 +56,7 @@ class OpRecord(msgspec.Struct, frozen=True):
     body_sha256: str  # hex digest of the operation's canonical encoding
     result: bytes  # the encoded OpResult exactly as first sent
     received_at: datetime
+    body: bytes = b""  # a rejected operation's JSON, kept for review; empty when applied
 
 
 class Blob(msgspec.Struct, frozen=True):

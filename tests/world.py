@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from server.inventory.models import Part, StockLevel, StockLocation, StockMoveme
 from server.jobs.models import Job, ServiceRequest
 from server.logistics.models import Shipment, ShipmentEvent, ShipmentLine
 from server.reports.models import WorkReport
+from sync.canonical import report_hash
 
 _HASH = hash_password("pw-test")
 
@@ -203,7 +204,21 @@ async def build_world(db: AsyncSession) -> World:
         w.jobs[key] = job.id
         w.requests[key] = req.id
 
+    report_id = uuid4()
+    form = {
+        "report_id": str(report_id),
+        "job_id": str(w.jobs["e1_done"]),
+        "diagnosis": "compressor noise",
+        "root_cause_category": "wear",
+        "root_cause": "bearing worn",
+        "prevention": "lubricate quarterly",
+        "actions": "replaced bearing",
+        "labour_minutes": 90,
+        "parts": [],
+    }
     report = WorkReport(
+        id=report_id,
+        report_id=report_id,
         job_id=w.jobs["e1_done"],
         version=1,
         author_id=w.users["engineer1"],
@@ -213,7 +228,8 @@ async def build_world(db: AsyncSession) -> World:
         prevention="lubricate quarterly",
         actions="replaced bearing",
         labour_minutes=90,
-        content_sha256="0" * 64,
+        parts=[],
+        content_sha256=report_hash(form),
         submitted_at=now - timedelta(days=20),
         received_at=now,
     )

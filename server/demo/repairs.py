@@ -121,6 +121,7 @@ class Repairs:
             author=engineer.id,
             scenario=call.scenario,
             used=[part.name for part, *_ in used],
+            parts=[{"part_id": str(part.id), "qty": qty} for part, qty, *_ in used],
             labour=int(labour.total_seconds() // 60),
             done_at=done,
             signer=call.asset.site.contact,

@@ -1,14 +1,12 @@
 """Repair reports (version 1, sometimes 2), the customer's signature and sign-off links.
 
-A signature is bound to the SHA-256 of the exact report content it signed (``content_sha256``).
-Until the sync engine provides the canonical report hash, :func:`content_sha256` is the
-documented stand-in: SHA-256 of the sorted, compact, UTF-8 JSON of the report fields.
+A signature is bound to the SHA-256 of the exact report content it signed: the sync engine's
+canonical report hash (``sync.canonical.report_hash``), the same one devices compute.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
@@ -17,6 +15,7 @@ from server.demo import texts
 from server.demo.context import Context
 from server.demo.texts import Scenario
 from server.demo.writer import Writer
+from sync.canonical import report_hash
 
 SIGNED = 0.92  # share of completed reports the customer signed
 BY_LINK = 0.15  # of those, signed later through a one-time link instead of on the device
@@ -28,11 +27,6 @@ class Filed(NamedTuple):
     signed_at: datetime | None
 
 
-def content_sha256(fields: dict[str, object]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def file_report(
     ctx: Context,
     out: Writer,
@@ -41,6 +35,7 @@ def file_report(
     author: UUID,
     scenario: Scenario,
     used: list[str],
+    parts: list[dict[str, object]],
     labour: int,
     done_at: datetime,
     signer: str,
@@ -50,6 +45,7 @@ def file_report(
     actions = scenario.actions + (texts.PARTS_USED.format(parts="、".join(used)) if used else "")
     versions = 2 if rng.random() < SECOND_VERSION else 1
     report_id = ctx.uuid(done_at)
+    version_id = report_id
     content = ""
     for version in range(1, versions + 1):
         submitted = done_at - timedelta(minutes=4 + 8 * (versions - version))
@@ -57,23 +53,26 @@ def file_report(
             actions += texts.REVISION
             labour += 15
         fields: dict[str, object] = {
+            "report_id": str(report_id),
+            "job_id": str(job_id),
             "diagnosis": scenario.diagnosis,
             "root_cause_category": scenario.category,
             "root_cause": scenario.root_cause,
             "prevention": scenario.prevention,
             "actions": actions,
             "labour_minutes": labour,
-            "job_id": str(job_id),
-            "version": version,
+            "parts": parts,
         }
-        content = content_sha256(fields)
-        report_id = ctx.uuid(submitted)
+        content = report_hash(fields)
+        version_id = report_id if version == 1 else ctx.uuid(submitted)
         signed = version == versions and rng.random() < SIGNED
         out.add(
             "work_reports",
             {
                 **fields,
-                "id": report_id,
+                "id": version_id,
+                "report_id": report_id,
+                "version": version,
                 "job_id": job_id,
                 "author_id": author,
                 "content_sha256": content,
@@ -84,12 +83,12 @@ def file_report(
         )
     if not signed:
         if rng.random() < 0.5:  # a link was sent and is still waiting for the customer
-            _link(ctx, out, report_id, author, done_at, None)
-        return Filed(report_id, None)
+            _link(ctx, out, version_id, author, done_at, None)
+        return Filed(version_id, None)
     if rng.random() < BY_LINK:
         signed_at = done_at + ctx.hours(1, 30)
         signed_at = min(signed_at, ctx.now)
-        _link(ctx, out, report_id, author, done_at, signed_at)
+        _link(ctx, out, version_id, author, done_at, signed_at)
         channel, received = "link", signed_at
     else:
         signed_at = done_at - timedelta(minutes=2)
@@ -98,16 +97,16 @@ def file_report(
         "signatures",
         {
             "id": ctx.uuid(signed_at),
-            "report_id": report_id,
+            "report_id": version_id,
             "signer_name": signer,
-            "image_sha256": hashlib.sha256(f"signature:{report_id}".encode()).hexdigest(),
+            "image_sha256": hashlib.sha256(f"signature:{version_id}".encode()).hexdigest(),
             "report_sha256": content,
             "signed_at": signed_at,
             "received_at": received,
             "channel": channel,
         },
     )
-    return Filed(report_id, signed_at)
+    return Filed(version_id, signed_at)
 
 
 def _link(

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """What people write: problems, diagnoses, root causes, comments and complaints.
 
 A scenario is one believable repair story for a skill: the customer's problem, the engineer's

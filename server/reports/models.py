@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7Base
-from advanced_alchemy.types import DateTimeUTC
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 
 class WorkReport(UUIDv7Base):
-    """One version of a job's repair report. A new submission is a new row, never an update."""
+    """One version of a job's repair report. A new submission is a new row, never an update.
+
+    ``report_id`` is the logical report (the UUID the device chose), shared by its versions;
+    ``id`` names one version. ``parts`` keeps the parts list exactly as submitted (order
+    included), because it is part of the content a customer's signature is bound to
+    (``sync.canonical.report_hash``); stock moves through ``part.consume``, not through reports.
+    """
 
     __tablename__ = "work_reports"
-    __table_args__ = (UniqueConstraint("job_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "version"),
+        UniqueConstraint("report_id", "version"),
+    )
 
+    report_id: Mapped[UUID] = mapped_column(GUID, index=True)
     job_id: Mapped[UUID] = mapped_column(ForeignKey("jobs.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
@@ -26,6 +37,7 @@ class WorkReport(UUIDv7Base):
     prevention: Mapped[str] = mapped_column(Text, default="")
     actions: Mapped[str] = mapped_column(Text)
     labour_minutes: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
     content_sha256: Mapped[str] = mapped_column(String(64))
     signed: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC)

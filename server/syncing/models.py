@@ -82,6 +82,8 @@ class OperationRecord(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     result: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    # A rejected operation's JSON, kept so nothing a device sent is lost (reviewed by staff).
+    body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
 class BlobRecord(Base):

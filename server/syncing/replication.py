@@ -24,11 +24,12 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, Site
+from server.database import begin_write
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -154,7 +155,16 @@ async def reconcile(db: AsyncSession, user_id: str) -> int:
     writes += [(user_id, key, "remove", _remove(key)) for key in sorted(current - desired)]
     tx = SqlTx(db)
     await tx.write_changes(writes)
-    if await db.get(ReplicaHorizon, user_id) is None:
-        db.add(ReplicaHorizon(user_id=user_id, txid=0, seq=0))
-        await db.flush()
+    await tx.mark_built(user_id)
     return len(writes)
+
+
+async def ensure_replica(sessions: async_sessionmaker[AsyncSession], user_id: str) -> None:
+    """Build the user's replica log on first use (their first pull), in its own transaction."""
+    async with sessions() as db:
+        if await db.get(ReplicaHorizon, user_id) is not None:
+            return
+    async with sessions() as db:
+        await begin_write(db)
+        await reconcile(db, user_id)
+        await commit(db)

@@ -15,7 +15,7 @@ Positions are ``(txid, seq)``:
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -66,8 +66,16 @@ def _now() -> datetime:
 
 
 class SqlStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """``before_commit`` runs at the end of every write transaction, inside it: the server
+    passes ``replicate`` so replica logs follow what a push changed, atomically with it."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._before_commit = before_commit
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTx]:
@@ -79,6 +87,8 @@ class SqlStore:
             tx = SqlTx(db)
             try:
                 yield tx
+                if write and self._before_commit is not None:
+                    await self._before_commit(db)
             except BaseException:
                 await db.rollback()
                 raise
@@ -129,7 +139,7 @@ class SqlTx:
             .order_by(OperationRecord.seq)
         )
         return [
-            OpRecord(r.device_id, r.seq, r.op_id, r.body_sha256, r.result, r.received_at)
+            OpRecord(r.device_id, r.seq, r.op_id, r.body_sha256, r.result, r.received_at, r.body)
             for r in rows.scalars()
         ]
 
@@ -147,6 +157,7 @@ class SqlTx:
                         "body_sha256": r.body_sha256,
                         "result": r.result,
                         "received_at": r.received_at,
+                        "body": r.body,
                     }
                     for r in records
                 ],
@@ -206,6 +217,14 @@ class SqlTx:
             await self.db.execute(self._insert(SyncCounter).values(name="seq", value=n))
             last = n
         return int(last) - n + 1
+
+    async def mark_built(self, user_id: str) -> None:
+        """Record that the user's replica exists (a horizon row), so fan-outs include them."""
+        await self.db.execute(
+            self._insert(ReplicaHorizon)
+            .values(user_id=user_id, txid=0, seq=0)
+            .on_conflict_do_nothing(index_elements=["user_id"])
+        )
 
     async def holders(self, doc_key: str) -> list[str]:
         rows = await self.db.execute(

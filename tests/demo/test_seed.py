@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from server.database import WRITE_OPTION, metadata
 from server.demo import DatabaseNotEmpty, is_empty, seed_demo
 from server.demo.context import Context
-from server.demo.reports import content_sha256
 from server.demo.seeder import generate
 from server.demo.writer import Progress, Writer
 from server.inventory.ledger import verify_ledger
 from server.jobs.status import allowed
+from server.reports.form import stored_report_hash
 from tests.demo.conftest import (
     TODAY,
     Seeded,
@@ -205,17 +205,7 @@ async def test_job_histories_follow_the_state_machine(conn: AsyncConnection) -> 
 async def test_reports_signatures_and_part_usage(conn: AsyncConnection) -> None:
     reports = {r.id: r for r in await rows(conn, "work_reports")}
     for r in reports.values():
-        fields = {
-            "diagnosis": r.diagnosis,
-            "root_cause_category": r.root_cause_category,
-            "root_cause": r.root_cause,
-            "prevention": r.prevention,
-            "actions": r.actions,
-            "labour_minutes": r.labour_minutes,
-            "job_id": str(r.job_id),
-            "version": r.version,
-        }
-        assert r.content_sha256 == content_sha256(fields)
+        assert r.content_sha256 == stored_report_hash(r)
     signatures = await rows(conn, "signatures")
     assert {s.report_id for s in signatures} == {r.id for r in reports.values() if r.signed}
     for s in signatures:

@@ -194,9 +194,11 @@ async def test_history_is_newest_first_with_latest_report(
         )
         db.add(old)
         await db.flush()
+        logical = uuid4()
         for version, diagnosis in ((1, "first look"), (2, "second look")):
             db.add(
                 WorkReport(
+                    report_id=logical,
                     job_id=old.id,
                     version=version,
                     author_id=world.users["engineer3"],
