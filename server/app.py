@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ from server.logistics import routes as logistics
 from server.reports import routes as reports
 from server.settings import Settings, load_settings
 from server.syncing import routes as syncing
+from server.syncing.compaction import run_periodically
 from server.syncing.replication import replicate
 from server.syncing.store import SqlStore
 
@@ -45,9 +48,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        compactor = asyncio.create_task(
+            run_periodically(
+                sync_store, settings.sync_retention_days, settings.sync_compact_minutes
+            )
+        )
         try:
             yield
         finally:
+            compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await compactor
             await engine.dispose()
 
     api = Router(

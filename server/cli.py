@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,22 @@ async def _seed(settings: Settings, scale: int, only_if_empty: bool, progress: b
     return True
 
 
+async def _compact(settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from server.database import create_engine, load_models
+    from server.syncing.compaction import compact
+    from server.syncing.store import SqlStore
+
+    load_models()
+    engine = create_engine(settings, pool=False)
+    try:
+        store = SqlStore(async_sessionmaker(engine, expire_on_commit=False))
+        return await compact(store, settings.sync_retention_days)
+    finally:
+        await engine.dispose()
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -66,12 +83,36 @@ def main(argv: Sequence[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="migrate, seed demo data if FIELDSYNC_SEED_DEMO and empty, run")
     sub.add_parser("migrate", help="upgrade the database schema to the newest migration")
+    sub.add_parser("compact", help="purge replica-log removes older than the retention window")
+    dev = sub.add_parser("device", help="simulate one engineer's device against a running server")
+    dev.add_argument("--url", default="http://127.0.0.1:8000")
+    dev.add_argument("--user", default="engineer1")
+    dev.add_argument("--password", default="fieldsync-demo")
+    dev.add_argument("--state", default="device.json", help="the device's local storage file")
+    dev.add_argument("--notes", type=int, default=0, help="queue this many job notes first")
+    dev.add_argument("--offline", action="store_true", help="only queue; do not sync")
     seed = sub.add_parser("seed", help="load the deterministic demo data set")
     seed.add_argument("--scale", type=int, default=1, help="multiply the data set (100 ≈ 1M+ rows)")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if users exist")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "device":
+        from server.syncing.device import simulate
+
+        summary = asyncio.run(
+            simulate(
+                args.url,
+                args.user,
+                args.password,
+                args.state,
+                notes=args.notes,
+                offline=args.offline,
+            )
+        )
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -82,6 +123,8 @@ def main(argv: Sequence[str]) -> int:
             serve(settings)
         case "migrate":
             migrate(settings)
+        case "compact":
+            print(f"purged {asyncio.run(_compact(settings))} remove changes")
         case "seed":
             if args.scale < 1:
                 parser.error("--scale must be at least 1")

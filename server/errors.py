@@ -131,7 +131,7 @@ def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response
 
 
 def _unavailable(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
-    log.warning("database unavailable: %s", type(exc.orig).__name__)
+    log.warning("database unavailable: %s: %s", type(exc.orig).__name__, exc.orig)
     return problem(
         503, "unavailable", "the database is unavailable; retry later", headers={"Retry-After": "2"}
     )

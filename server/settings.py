@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     business_end: time = time(18, 0)
     business_days: str = "1,2,3,4,5"
     sla_hours: str = "critical=2/8,high=4/16,normal=8/40,low=24/80"
+    sync_retention_days: int = 30
+    sync_compact_minutes: int = 60
     seed_demo: bool = False
     log_sql: bool = False
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from sync.errors import Unauthorized, Unavailable
-from sync.transport import Response
+from sync.transport import Channel, Response
 
 
 class HttpTransport:
@@ -64,3 +64,47 @@ class PasswordLogin:
             tokens["refresh_token"],
             tokens["user"],
         )
+
+
+async def simulate(
+    url: str, username: str, password: str, state: str, *, notes: int = 0, offline: bool = False
+) -> dict[str, Any]:
+    """One run of a simulated device (``python -m server device``): open the device saved in
+    ``state`` (a JSON file; a new device if missing), queue ``notes`` job notes on its first
+    open job, and sync unless ``offline``. Queued work survives between runs in the file."""
+    from collections import Counter
+
+    from sync.client import DeviceClient
+    from sync.localstore import JsonFileLocalStore
+    from sync.operations import JobNote
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        channel = Channel(HttpTransport(http), PasswordLogin(http, username, password))
+        device = await DeviceClient.open(channel, JsonFileLocalStore(state))
+        jobs = [
+            key
+            for key, doc in device.replica.items()
+            if key.startswith("job:") and doc.doc.get("status") not in ("completed", "cancelled")
+        ]
+        for i in range(notes if jobs else 0):
+            key = jobs[0]
+            await device.queue(
+                JobNote,
+                job_id=key.split(":", 1)[1],
+                text=f"simulated note {i + 1}",
+                base_version=device.replica[key].v,
+            )
+        if not offline:
+            await device.sync()
+        kinds = Counter(key.split(":", 1)[0] for key in device.replica)
+        return {
+            "device_id": str(device.device_id),
+            "replica": dict(sorted(kinds.items())),
+            "outbox": len(device.outbox),
+            "requests": channel.requests,
+            "rejected": [
+                {"seq": r.seq, "code": r.code, "message": r.message}
+                for r in device.results.values()
+                if r.status == "rejected"
+            ],
+        }

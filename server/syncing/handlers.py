@@ -44,6 +44,8 @@ from sync.operations import (
 )
 from sync.outcome import OVERDRAW, OVERWRITE, OpOutcome
 
+LOCKED_JOBS = "fieldsync_locked_jobs"
+
 
 def _uuid(value: str | UUID, what: str) -> UUID:
     try:
@@ -53,9 +55,18 @@ def _uuid(value: str | UUID, what: str) -> UUID:
 
 
 async def _held_job(db: AsyncSession, user_id: str, job_id: str | UUID) -> Job:
-    """The job, locked for this transaction, if the engineer holds it."""
-    query = select(Job).where(Job.id == _uuid(job_id, "job"))
-    job = (await db.execute(query.with_for_update())).scalar_one_or_none()
+    """The job, locked for this transaction, if the engineer holds it.
+
+    A batch often touches one job many times: after the first operation locked and loaded it,
+    the session's identity map answers without another round trip (the lock lasts until
+    commit, so the row cannot have changed underneath)."""
+    key = _uuid(job_id, "job")
+    locked: dict[UUID, Job | None] = db.info.setdefault(LOCKED_JOBS, {})
+    if key in locked:
+        job = locked[key]
+    else:
+        query = select(Job).where(Job.id == key).with_for_update()
+        job = locked[key] = (await db.execute(query)).scalar_one_or_none()
     if job is None:
         raise Rejected("not_found", "no such job")
     if job.engineer_id is None or str(job.engineer_id) != user_id:
@@ -73,7 +84,12 @@ async def apply(tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
     try:
         outcome = await _dispatch(tx, user_id, op)
         await tx.db.flush()
+    except Rejected:
+        # The savepoint is about to roll back, and row locks taken inside it go with it.
+        tx.db.info.pop(LOCKED_JOBS, None)
+        raise
     except IntegrityError as exc:
+        tx.db.info.pop(LOCKED_JOBS, None)
         raise Rejected("data_conflict", "the operation conflicts with data already stored") from exc
     return outcome
 

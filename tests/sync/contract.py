@@ -265,6 +265,7 @@ async def test_read_changes_skips_removes_up_to_removes_after(
     p_old = await write(store, alice, "job:gone", remove("gone"))
     p_put = await write(store, alice, "job:a", put("a"))
     p_new = await write(store, alice, "job:x", remove("x"))
+    await settle(store, alice)
     async with store.transaction(write=False) as tx:
         assert await tx.read_changes(alice, START, START, 10) == [
             (p_old, remove("gone")),

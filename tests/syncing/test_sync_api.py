@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import zlib
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,18 @@ async def device(client: Client, username: str = "engineer1") -> DeviceClient:
         RetryPolicy(attempts=2, base_delay=0.0),
     )
     return await DeviceClient.open(channel, MemoryLocalStore())
+
+
+async def sync_until(d: DeviceClient, done: Callable[[], bool], within: float = 15.0) -> None:
+    """Sync until ``done()`` holds. On PostgreSQL a committed change becomes readable only when
+    every older transaction in the cluster has ended (that is what keeps cursors from skipping
+    late commits), so under a busy cluster — parallel test workers — it may lag a moment."""
+    deadline = asyncio.get_running_loop().time() + within
+    await d.sync()
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "change never became visible"
+        await asyncio.sleep(0.05)
+        await d.sync()
 
 
 async def _count(sessions: Sessions, what: Any) -> int:
@@ -216,10 +229,9 @@ async def test_reassigned_job_rejects_and_keeps_the_report(
         headers=await login("dispatcher1"),
     )
     assert r.status_code == 200, r.text
-    await d.sync()
+    await sync_until(d, lambda: d.doc(f"job:{job_id}") is None)  # left the replica
     (result,) = d.results.values()
     assert result.status == "rejected" and result.code == "not_assigned"
-    assert d.doc(f"job:{job_id}") is None  # left the replica
     assert await _count(sessions, WorkReport) == 1  # only the world's report: not applied...
     review = await client.get("/sync/rejections", headers=await login("dispatcher1"))
     assert review.status_code == 200

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5bf2c38d364c
+Revision ID: 9252a25780e1
 Revises: 
-Create Date: 2026-11-23 11:14:40.345938
+Create Date: 2026-11-23 11:22:31.560914
 
 """
 
@@ -42,7 +42,7 @@ sa.TOTPSecret = TOTPSecret
 sa.OneTimeCode = OneTimeCode
 
 # revision identifiers, used by Alembic.
-revision = '5bf2c38d364c'
+revision = '9252a25780e1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -146,6 +146,7 @@ def schema_upgrades() -> None:
     sa.Column('body_sha256', sa.String(length=64), nullable=False),
     sa.Column('result', sa.LargeBinary(), nullable=False),
     sa.Column('received_at', sa.DateTimeUTC(timezone=True), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('device_id', 'seq', name=op.f('pk_sync_operations'))
     )
     with op.batch_alter_table('sync_operations', schema=None) as batch_op:
