@@ -79,7 +79,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if PWA_DIR.is_dir():
         handlers.append(
             create_static_files_router(
-                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False
+                path="/",
+                directories=[PWA_DIR],
+                html_mode=True,
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},  # the app shell is public; its data is not
             )
         )
     return Litestar(

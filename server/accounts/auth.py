@@ -23,7 +23,10 @@ from server.accounts.models import AuthSession, User
 from server.errors import Forbidden
 from server.settings import Settings
 
-PUBLIC_PATHS = ["/health", "/ready", "/auth/login", "/auth/refresh", "/schema", "/app", "/$"]
+# Anchored regexes: Litestar searches them anywhere in the path, so an unanchored "/ready" would
+# also open "/shipments/by-tracking/ready". Public handlers elsewhere (the PWA's static files, the
+# customer sign-off link) opt out with ``exclude_from_auth`` on the handler instead.
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/auth/login$", "^/auth/refresh$", "^/schema(/|$)"]
 
 
 class Principal(msgspec.Struct, frozen=True):

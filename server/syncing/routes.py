@@ -20,6 +20,8 @@ from server.accounts.auth import Principal, requires
 from server.accounts.models import User
 from server.database import Db
 from server.errors import NotFound
+from server.jobs.models import Job
+from server.reports.models import Signature, WorkReport
 from server.syncing.models import Device, OperationRecord
 from server.syncing.replication import ensure_replica
 from server.syncing.store import SqlStore
@@ -89,13 +91,29 @@ async def sync_missing_blobs(request: Request[Principal, Any, Any]) -> Response[
     summary="Download a stored file",
 )
 async def sync_get_blob(
-    request: Request[Principal, Any, Any], sha256: FromPath[str]
+    request: Request[Principal, Any, Any], db_session: Db, sha256: FromPath[str]
 ) -> Response[bytes]:
+    if request.user.role == "engineer" and not await _engineer_may_read(
+        db_session, request.user.id, sha256.lower()
+    ):
+        raise NotFound("no such file")
     async with _store(request).transaction(write=False) as tx:
         blob = await tx.get_blob(sha256.lower())
     if blob is None:
         raise NotFound("no such file")
     return Response(blob.data, media_type=blob.content_type)
+
+
+async def _engineer_may_read(db: Db, engineer_id: UUID, sha256: str) -> bool:
+    """Engineers read only the signature images of their own jobs' reports."""
+    found = await db.scalar(
+        select(Signature.id)
+        .join(WorkReport, WorkReport.id == Signature.report_id)
+        .join(Job, Job.id == WorkReport.job_id)
+        .where(Signature.image_sha256 == sha256, Job.engineer_id == engineer_id)
+        .limit(1)
+    )
+    return found is not None
 
 
 class RejectedOperation(msgspec.Struct):
