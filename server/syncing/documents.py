@@ -254,13 +254,19 @@ async def _articles(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Do
 
 
 async def _reports(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
+    """A report (id = the logical report id the device chose), as its latest version."""
     rows = await db.execute(
         select(WorkReport, Signature)
         .outerjoin(Signature, Signature.report_id == WorkReport.id)
-        .where(WorkReport.id.in_(_uuids(ids)))
+        .where(WorkReport.report_id.in_(_uuids(ids)))
     )
+    latest: dict[str, tuple[WorkReport, Signature | None]] = {}
+    for r, sig in rows.tuples():
+        key = str(r.report_id)
+        if key not in latest or r.version > latest[key][0].version:
+            latest[key] = (r, sig)
     return {
-        str(r.id): (
+        key: (
             r.version,
             {
                 "job_id": str(r.job_id),
@@ -271,13 +277,14 @@ async def _reports(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc
                 "prevention": r.prevention,
                 "actions": r.actions,
                 "labour_minutes": r.labour_minutes,
+                "parts": list(r.parts),
                 "content_sha256": r.content_sha256,
                 "signed": r.signed,
                 "signer_name": sig.signer_name if sig else None,
                 "submitted_at": _iso(r.submitted_at),
             },
         )
-        for r, sig in rows.tuples()
+        for key, (r, sig) in latest.items()
     }
 
 

@@ -170,8 +170,14 @@ async def _report_submit(
         .scalars()
         .all()
     )
+    # One logical report per job, versioned by its report id (PROTOCOL.md, report.submit).
     if any(v.report_id == op.report_id and v.job_id != job.id for v in versions):
         raise Rejected("invalid_reference", "this report id belongs to another job")
+    if any(v.report_id != op.report_id for v in versions):
+        raise Rejected(
+            "invalid_reference",
+            "this job already has a report under another id; submit a new version of that one",
+        )
     latest = max(versions, key=lambda v: v.version, default=None)
     if latest is not None and latest.signed:
         raise Rejected("report_signed", f"version {latest.version} is signed and immutable")

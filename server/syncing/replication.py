@@ -33,7 +33,7 @@ from server.database import begin_write
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
-from server.reports.models import Signature, WorkReport
+from server.reports.models import WorkReport
 from server.syncing.documents import render
 from server.syncing.models import ReplicaChange, ReplicaHorizon
 from server.syncing.scope import audience, scope_keys
@@ -48,8 +48,8 @@ _KEY_OF: dict[type, Callable[[Any], list[str]]] = {
     Customer: lambda o: [f"customer:{o.id}"],
     Site: lambda o: [f"site:{o.id}"],
     Asset: lambda o: [f"asset:{o.id}"],
-    WorkReport: lambda o: [f"report:{o.id}", f"service_history:{o.job_id}"],
-    Signature: lambda o: [f"report:{o.report_id}"],
+    # A signature always flips its version's ``signed`` flag, which touches the report.
+    WorkReport: lambda o: [f"report:{o.report_id}", f"service_history:{o.job_id}"],
     Part: lambda o: [f"part:{o.id}"],
     StockLevel: lambda o: [f"stock:{o.location_id}/{o.part_id}"],
     StockLocation: lambda o: [f"location:{o.id}"],

@@ -65,7 +65,9 @@ async def scope_keys(db: AsyncSession, user_id: str, now: datetime | None = None
         keys |= {f"job:{j.id}", f"customer:{j.customer_id}", f"site:{j.site_id}"}
     keys |= {f"asset:{a}" for a in asset_ids}
     if job_ids:
-        reports = await db.execute(select(WorkReport.id).where(WorkReport.job_id.in_(job_ids)))
+        reports = await db.execute(
+            select(WorkReport.report_id).where(WorkReport.job_id.in_(job_ids)).distinct()
+        )
         keys |= {f"report:{r}" for r in reports.scalars()}
     if asset_ids:
         history = await db.execute(
@@ -132,8 +134,10 @@ async def audience(
             case "job":
                 out[key] = await _job_audience(db, UUID(id_), now)
             case "report":
-                report = await db.get(WorkReport, UUID(id_))
-                out[key] = await _job_audience(db, report.job_id, now) if report else set()
+                job_id = await db.scalar(
+                    select(WorkReport.job_id).where(WorkReport.report_id == UUID(id_)).limit(1)
+                )
+                out[key] = await _job_audience(db, job_id, now) if job_id else set()
             case "part_request":
                 request = await db.get(PartRequest, UUID(id_))
                 out[key] = {str(request.engineer_id)} if request else set()

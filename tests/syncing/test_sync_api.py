@@ -322,3 +322,42 @@ async def test_signature_bound_to_the_exact_content(client: Client, world: World
     submit, sign = d.results.values()
     assert submit.status == "applied"
     assert sign.status == "rejected" and sign.code == "report_hash_mismatch"
+
+
+async def test_report_versions_share_one_id_and_sign_offline(client: Client, world: World) -> None:
+    d = await device(client)
+    await d.sync()
+    job_id, report_id = str(world.jobs["e1_a"]), uuid4()
+    fields = {
+        "job_id": job_id,
+        "diagnosis": "a",
+        "root_cause_category": "wear",
+        "root_cause": "b",
+        "prevention": "c",
+        "actions": "d",
+        "labour_minutes": 1,
+    }
+    await d.queue(ReportSubmit, report_id=report_id, **fields)
+    second = await d.queue(ReportSubmit, report_id=report_id, **{**fields, "actions": "d2"})
+    await d.queue(ReportSubmit, report_id=uuid4(), **fields)  # another id on the same job
+    # Signed offline: the device predicts version 2 (its second submit of this report).
+    await d.queue(
+        SignatureCapture,
+        signature_id=uuid4(),
+        report_id=report_id,
+        report_version=2,
+        signer_name="x",
+        image_sha256="a" * 64,
+        report_sha256=report_hash(second.report_fields()),
+    )
+    await d.sync()
+    v1, v2, other, sign = d.results.values()
+    assert (v1.result, v2.result) == (
+        {"version": 1, "report_sha256": v1.result["report_sha256"]},  # type: ignore[index]
+        {"version": 2, "report_sha256": report_hash(second.report_fields())},
+    )
+    assert other.status == "rejected" and other.code == "invalid_reference"
+    assert sign.status == "applied" and sign.flags == ["pending_blob"]
+    doc = d.doc(f"report:{report_id}")
+    assert doc is not None and doc["version"] == 2 and doc["signed"] is True
+    assert doc["actions"] == "d2"
