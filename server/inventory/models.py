@@ -90,6 +90,6 @@ class PartRequest(UUIDv7Base):
     part_id: Mapped[UUID] = mapped_column(ForeignKey("parts.id"))
     qty: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
-    note: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str] = mapped_column(String(2000), default="")  # PROTOCOL.md: comments ≤ 2,000
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     shipment_id: Mapped[UUID | None] = mapped_column(ForeignKey("shipments.id"), nullable=True)

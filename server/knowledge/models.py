@@ -17,7 +17,7 @@ class KnowledgeArticle(UUIDv7Base):
     product_model_id: Mapped[UUID] = mapped_column(ForeignKey("product_models.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    root_cause_category: Mapped[str] = mapped_column(String(40), default="")
+    root_cause_category: Mapped[str] = mapped_column(String(64), default="")
     source_report_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("work_reports.id"), nullable=True
     )

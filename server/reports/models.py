@@ -32,7 +32,7 @@ class WorkReport(UUIDv7Base):
     version: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
     diagnosis: Mapped[str] = mapped_column(Text)
-    root_cause_category: Mapped[str] = mapped_column(String(40))
+    root_cause_category: Mapped[str] = mapped_column(String(64))  # protocol codes ≤ 64
     root_cause: Mapped[str] = mapped_column(Text)
     prevention: Mapped[str] = mapped_column(Text, default="")
     actions: Mapped[str] = mapped_column(Text)
@@ -62,7 +62,7 @@ class Signature(UUIDv7Base):
     __tablename__ = "signatures"
 
     report_id: Mapped[UUID] = mapped_column(ForeignKey("work_reports.id"), unique=True)
-    signer_name: Mapped[str] = mapped_column(String(120))
+    signer_name: Mapped[str] = mapped_column(String(200))  # protocol names ≤ 200
     image_sha256: Mapped[str] = mapped_column(String(64))
     report_sha256: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(DateTimeUTC)

@@ -83,10 +83,9 @@ async def test_initial_sync_holds_exactly_the_scope(
     client: Client, world: World, sessions: Sessions
 ) -> None:
     d = await device(client)
-    await d.sync()
     async with sessions() as db:
         expected = await scope_keys(db, str(world.users["engineer1"]))
-    assert set(d.replica) == expected
+    await sync_until(d, lambda: set(d.replica) == expected)
     job = d.doc(f"job:{world.jobs['e1_a']}")
     assert job is not None and job["status"] == "assigned"
     assert d.doc(f"job:{world.jobs['e2_a']}") is None  # never sent: another engineer's
@@ -350,7 +349,7 @@ async def test_report_versions_share_one_id_and_sign_offline(client: Client, wor
         image_sha256="a" * 64,
         report_sha256=report_hash(second.report_fields()),
     )
-    await d.sync()
+    await sync_until(d, lambda: (d.doc(f"report:{report_id}") or {}).get("signed") is True)
     v1, v2, other, sign = d.results.values()
     assert (v1.result, v2.result) == (
         {"version": 1, "report_sha256": v1.result["report_sha256"]},  # type: ignore[index]

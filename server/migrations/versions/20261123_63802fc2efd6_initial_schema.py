@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9252a25780e1
+Revision ID: 63802fc2efd6
 Revises: 
-Create Date: 2026-11-23 11:22:31.560914
+Create Date: 2026-11-23 12:58:42.321047
 
 """
 
@@ -42,7 +42,7 @@ sa.TOTPSecret = TOTPSecret
 sa.OneTimeCode = OneTimeCode
 
 # revision identifiers, used by Alembic.
-revision = '9252a25780e1'
+revision = '63802fc2efd6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -509,7 +509,7 @@ def schema_upgrades() -> None:
     sa.Column('part_id', sa.GUID(length=16), nullable=False),
     sa.Column('qty', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('note', sa.String(length=300), nullable=False),
+    sa.Column('note', sa.String(length=2000), nullable=False),
     sa.Column('created_at', sa.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('shipment_id', sa.GUID(length=16), nullable=True),
     sa.Column('sa_orm_sentinel', sa.Integer(), nullable=True),
@@ -558,7 +558,7 @@ def schema_upgrades() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.GUID(length=16), nullable=False),
     sa.Column('diagnosis', sa.Text(), nullable=False),
-    sa.Column('root_cause_category', sa.String(length=40), nullable=False),
+    sa.Column('root_cause_category', sa.String(length=64), nullable=False),
     sa.Column('root_cause', sa.Text(), nullable=False),
     sa.Column('prevention', sa.Text(), nullable=False),
     sa.Column('actions', sa.Text(), nullable=False),
@@ -584,7 +584,7 @@ def schema_upgrades() -> None:
     sa.Column('product_model_id', sa.GUID(length=16), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('root_cause_category', sa.String(length=40), nullable=False),
+    sa.Column('root_cause_category', sa.String(length=64), nullable=False),
     sa.Column('source_report_id', sa.GUID(length=16), nullable=True),
     sa.Column('updated_at', sa.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('sa_orm_sentinel', sa.Integer(), nullable=True),
@@ -618,7 +618,7 @@ def schema_upgrades() -> None:
     op.create_table('signatures',
     sa.Column('id', sa.GUID(length=16), nullable=False),
     sa.Column('report_id', sa.GUID(length=16), nullable=False),
-    sa.Column('signer_name', sa.String(length=120), nullable=False),
+    sa.Column('signer_name', sa.String(length=200), nullable=False),
     sa.Column('image_sha256', sa.String(length=64), nullable=False),
     sa.Column('report_sha256', sa.String(length=64), nullable=False),
     sa.Column('signed_at', sa.DateTimeUTC(timezone=True), nullable=False),
