@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import DomainError
@@ -91,7 +91,9 @@ async def apply(tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
     except IntegrityError as exc:
         tx.db.info.pop(LOCKED_JOBS, None)
         raise Rejected("data_conflict", "the operation conflicts with data already stored") from exc
-    except DataError as exc:  # e.g. U+0000 in a text, which PostgreSQL cannot store
+    except DBAPIError as exc:  # e.g. U+0000 in a text, which PostgreSQL cannot store
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            raise  # the database itself is failing: the whole batch retries
         tx.db.info.pop(LOCKED_JOBS, None)
         raise Rejected(
             "invalid_data", "the database cannot store a value in this operation"

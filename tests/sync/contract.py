@@ -252,6 +252,7 @@ async def test_positions_grow_within_a_transaction(store: Store[Any], alice: str
 
 async def test_read_changes_after_and_limit(store: Store[Any], alice: str) -> None:
     positions = [await write(store, alice, f"job:{i}", put(str(i))) for i in range(5)]
+    await settle(store, alice)
     async with store.transaction(write=False) as tx:
         page = await tx.read_changes(alice, positions[1], positions[1], 2)
         assert page == [(positions[2], put("2")), (positions[3], put("3"))]
