@@ -30,8 +30,6 @@ import base64
 import hashlib
 import re
 import secrets
-import struct
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +57,7 @@ from server.settings import load_settings
 from server.syncing.replication import commit
 from server.syncing.store import SqlStore
 from sync.blobs import put_blob
+from tests.images import png
 from tests.world import World
 
 Client = AsyncTestClient[Litestar]
@@ -76,23 +75,7 @@ USERNAMES: Mapping[str, str | None] = {
 Statuses = tuple[int, int, int, int, int, int]  # in the order of ROLES
 
 
-def _png() -> bytes:
-    """A valid 1x1 PNG: the kind of file devices upload (signature images)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
-BLOB = _png()
+BLOB = png()
 BLOB_SHA = hashlib.sha256(BLOB).hexdigest()  # stored before the table runs
 MISSING_SHA = hashlib.sha256(b"never uploaded").hexdigest()
 MISSING_ID = UUID("00000000-0000-4000-8000-000000000000")

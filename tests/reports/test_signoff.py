@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import struct
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,25 +21,11 @@ from server.reports.models import Signature, SignoffLink, WorkReport
 from server.syncing.models import BlobRecord
 from server.syncing.replication import commit
 from tests.conftest import Snapshot, field_of
+from tests.images import png
 from tests.world import World
 
 Client = AsyncTestClient[Litestar]
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def png(width: int = 4, height: int = 2) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def sign_body(token: str, image: bytes | None = None, **over: Any) -> dict[str, Any]:
@@ -153,7 +137,7 @@ async def test_two_concurrent_uses_sign_once(
 ) -> None:
     token = (await issue(client, login, world))["token"]
     answers = await asyncio.gather(
-        *(client.post("/signoff/sign", json=sign_body(token, png(2 + i))) for i in range(3))
+        *(client.post("/signoff/sign", json=sign_body(token, png(width=2 + i))) for i in range(3))
     )
     assert sorted(a.status_code for a in answers) == [201, 410, 410]
     async with sessions() as db:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import struct
 import tempfile
-import zlib
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,20 +43,6 @@ from tests.world import World, build_world
 T = TypeVar("T")
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def png(n: int) -> bytes:
-    """A valid 1x1 grey PNG with pixel value ``n % 256``: a distinct signature image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    idat = zlib.compress(bytes([0, n % 256]))
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 async def build_data(sessions: Sessions) -> World:

@@ -28,8 +28,9 @@ from sync.operations import (
     SignatureCapture,
 )
 from sync.operations import PartRequest as PartRequestOp
+from tests.images import png
 from tests.syncing.sync_audit import DEVICES, JOBS, VANS
-from tests.syncing.sync_harness import Dev, png
+from tests.syncing.sync_harness import Dev
 
 devices = st.integers(0, len(DEVICES) - 1)
 jobs = st.sampled_from(JOBS)
@@ -135,7 +136,7 @@ class DeviceWork:
         if tamper:
             form["diagnosis"] += " (edited)"
         self.images += 1
-        image = self.run(dev.client.attach_blob(png(self.images), "image/png"))
+        image = self.run(dev.client.attach_blob(png(shade=self.images), "image/png"))
         self._queue(
             dev,
             SignatureCapture,
