@@ -13,10 +13,17 @@ the stored record for the operation's seq (``decide``):
 
 Applying one operation: an operation that failed validation is rejected ``invalid_operation``;
 an event time more than 24 h ahead of the server or 90 days behind is rejected
-``bad_event_time``; otherwise the business handler runs inside a savepoint. A ``Rejected``
-rolls the savepoint back. Either way the result is recorded and ``last_seq`` advances: a poison
-operation never blocks the queue. Any other exception aborts the whole batch (nothing of it
-commits) and propagates.
+``bad_event_time``; otherwise the business handler runs. A ``Rejected`` undoes whatever the
+operation did. Either way the result is recorded and ``last_seq`` advances: a poison operation
+never blocks the queue. Any other exception aborts the whole batch (nothing of it commits) and
+propagates.
+
+How the handler runs (``_apply_all``): a plain ``ApplyHandler`` gets a savepoint per operation.
+A ``BatchHandler`` (``sync.outcome``) gets the whole batch in one pass inside one savepoint:
+``prepare``, every ``apply`` (rejections come before any write), one ``flush``. Only if that
+flush is refused is the pass rolled back and run again with a savepoint and a flush per
+operation, so the refusal lands on the operation that caused it and the rest still apply. Both
+passes give the same results; the first costs a few statements per batch, not several per op.
 
 The batch is one transaction, committed before the response is sent: every result a client
 receives is durable, and a lost response is answered again, identically, by the replay rule.
@@ -52,7 +59,7 @@ from sync.messages import (
     Stopped,
 )
 from sync.operations import OPERATION_DECODER, Operation
-from sync.outcome import ApplyHandler, OpOutcome, TxT
+from sync.outcome import ApplyHandler, BatchHandler, OpOutcome, TxT
 from sync.store import DeviceState, OpRecord, Store
 from sync.versions import check_versions
 
@@ -154,7 +161,7 @@ async def push(
     store: Store[TxT],
     user_id: str,
     body: bytes,
-    handler: ApplyHandler[TxT],
+    handler: ApplyHandler[TxT] | BatchHandler[TxT],
     *,
     now: datetime,
 ) -> bytes:
@@ -172,7 +179,7 @@ async def _process(
     tx: TxT,
     device: DeviceState,
     items: list[PushItem],
-    handler: ApplyHandler[TxT],
+    handler: ApplyHandler[TxT] | BatchHandler[TxT],
     user_id: str,
     now: datetime,
 ) -> PushResponse:
@@ -182,13 +189,14 @@ async def _process(
         last = min(max(i.seq for i in items), last_seq)
         stored = await tx.op_records(device.device_id, first, last)
         records = {r.seq: r for r in stored}
-    new: list[OpRecord] = []
-    results: list[msgspec.Raw] = []
+    # Decide every item first (a decision depends only on seqs and records, not on outcomes):
+    # each entry of ``plan`` is an item to apply or the record whose result is replayed.
+    plan: list[PushItem | OpRecord] = []
     stopped = None
     for item in items:
         match decide(last_seq, records.get(item.seq), item.seq, item.op_id, item.digest):
             case Replay(record):
-                results.append(msgspec.Raw(record.result))
+                plan.append(record)
             case Stop(error):
                 stopped = Stopped(
                     code=error.code,
@@ -199,32 +207,41 @@ async def _process(
                 )
                 break
             case Apply():
-                outcome = await _apply(tx, handler, user_id, item, now)
-                result = _ENCODER.encode(
-                    OpResult(
-                        seq=item.seq,
-                        id=item.op_id,
-                        status=outcome.status,
-                        code=outcome.code,
-                        message=outcome.message,
-                        flags=list(outcome.flags),
-                        result=outcome.result,
-                        received_at=now,
-                    )
+                plan.append(item)
+                # an exact duplicate later in this batch replays this item's result
+                records[item.seq] = OpRecord(
+                    device.device_id, item.seq, item.op_id, item.digest, b"", now
                 )
-                # A rejected operation keeps its payload for review: a report refused because
-                # the job moved to someone else is then still on the server, not lost.
-                kept = item.raw if outcome.status == "rejected" else b""
-                record = OpRecord(
-                    device.device_id, item.seq, item.op_id, item.digest, result, now, kept
-                )
-                new.append(record)
-                records[item.seq] = record
                 last_seq = item.seq
-                results.append(msgspec.Raw(result))
+    applied = [p for p in plan if isinstance(p, PushItem)]
+    outcomes = await _apply_all(tx, handler, user_id, applied, now)
+    new = {
+        item.seq: _record(device.device_id, item, outcome, now)
+        for item, outcome in zip(applied, outcomes, strict=True)
+    }
     if new:
-        await tx.save_ops(device.device_id, new, last_seq)
+        await tx.save_ops(device.device_id, list(new.values()), last_seq)
+    results = [msgspec.Raw(new.get(p.seq, p).result) for p in plan]  # type: ignore[union-attr]
     return PushResponse(results=results, last_seq=last_seq, stopped=stopped)
+
+
+def _record(device_id: uuid.UUID, item: PushItem, outcome: OpOutcome, now: datetime) -> OpRecord:
+    result = _ENCODER.encode(
+        OpResult(
+            seq=item.seq,
+            id=item.op_id,
+            status=outcome.status,
+            code=outcome.code,
+            message=outcome.message,
+            flags=list(outcome.flags),
+            result=outcome.result,
+            received_at=now,
+        )
+    )
+    # A rejected operation keeps its payload for review: a report refused because the job
+    # moved to someone else is then still on the server, not lost.
+    kept = item.raw if outcome.status == "rejected" else b""
+    return OpRecord(device_id, item.seq, item.op_id, item.digest, result, now, kept)
 
 
 class _RolledBack(Exception):
@@ -232,9 +249,45 @@ class _RolledBack(Exception):
         self.outcome = outcome
 
 
+class _BatchRefused(Exception):
+    """The one-pass batch's flush was refused: roll it back, apply it op by op."""
+
+
+async def _apply_all(
+    tx: TxT,
+    handler: ApplyHandler[TxT] | BatchHandler[TxT],
+    user_id: str,
+    items: list[PushItem],
+    now: datetime,
+) -> list[OpOutcome]:
+    """Outcomes of ``items``, in order (the module docstring tells the two passes apart)."""
+    if not items:
+        return []
+    if isinstance(handler, BatchHandler):
+        await handler.prepare(tx, user_id, [i.op for i in items if i.op is not None])
+        try:
+            async with tx.savepoint():
+                outcomes = [await _apply(tx, handler, user_id, i, now, alone=False) for i in items]
+                try:
+                    await handler.flush(tx)
+                except Rejected as refusal:
+                    raise _BatchRefused from refusal
+            return outcomes
+        except _BatchRefused:
+            handler.reset()
+    return [await _apply(tx, handler, user_id, i, now, alone=True) for i in items]
+
+
 async def _apply(
-    tx: TxT, handler: ApplyHandler[TxT], user_id: str, item: PushItem, now: datetime
+    tx: TxT,
+    handler: ApplyHandler[TxT] | BatchHandler[TxT],
+    user_id: str,
+    item: PushItem,
+    now: datetime,
+    *,
+    alone: bool,
 ) -> OpOutcome:
+    """One operation; ``alone``: in its own savepoint, flushed before the savepoint ends."""
     if item.op is None:
         return OpOutcome.rejected(INVALID_OPERATION, item.error or "invalid operation")
     if not now - MAX_EVENT_AGE <= item.op.at <= now + MAX_EVENT_LEAD:
@@ -243,15 +296,25 @@ async def _apply(
             f"event time {item.op.at.isoformat()} is more than 24 h ahead of or 90 days "
             f"behind the server ({now.isoformat()})",
         )
+    batch = handler if isinstance(handler, BatchHandler) else None
     try:
-        async with tx.savepoint():
-            outcome = await handler(tx, user_id, item.op)
-            if outcome.status != "applied":
-                raise _RolledBack(outcome)
+        if batch is not None and not alone:
+            outcome = await batch.apply(tx, user_id, item.op)
+        else:
+            async with tx.savepoint():
+                if batch is None:
+                    outcome = await handler(tx, user_id, item.op)  # type: ignore[operator]
+                else:
+                    outcome = await batch.apply(tx, user_id, item.op)
+                    await batch.flush(tx)
+                if outcome.status != "applied":
+                    raise _RolledBack(outcome)
     except Rejected as rejection:
-        return OpOutcome.rejected(
+        outcome = OpOutcome.rejected(
             rejection.code, rejection.message, rejection.flags, rejection.result
         )
     except _RolledBack as rolled_back:
-        return rolled_back.outcome
+        outcome = rolled_back.outcome
+    if alone and batch is not None and outcome.status != "applied":
+        batch.reset()  # its savepoint rolled back: what the handler had read is stale
     return outcome

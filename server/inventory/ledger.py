@@ -5,8 +5,14 @@ Rules that must stay true (a test checks them on SQLite and PostgreSQL):
 - Every change is an append-only ``StockMovement`` line; the ``StockLevel`` row of that part and
   location moves by exactly the same delta in the same transaction, so ``on_hand`` always equals
   the sum of the level's movements (:func:`verify_ledger` proves it).
-- Levels change by an atomic ``on_hand = on_hand + delta`` (and an insert-on-conflict for the first
-  line), never read-modify-write, so concurrent writers on one level all count.
+- Levels change by an atomic ``on_hand = on_hand + delta`` (an insert-on-conflict that adds, so
+  a level's first line needs no special case), never read-modify-write, so concurrent writers on
+  one level all count. Checks against the current level (the below-zero rule, the ``overdraw``
+  flag) read it locked: ``FOR UPDATE`` on PostgreSQL, the single writer on SQLite.
+- Lines go through a :class:`Book`: ``load`` the levels, ``record`` lines (checked against the
+  running level, nothing written yet), ``flush`` every level's summed delta in one statement. A
+  sync push records hundreds of lines with one load and one flush; :func:`record_movement` and
+  :func:`transfer` are books of one and two lines.
 - Field consumption may take ``on_hand`` below zero: the part is physically gone, so the line is
   accepted and flagged ``overdraw`` for logistics to reconcile (DESIGN §5). Any other outgoing
   movement (a transfer, a negative adjustment or return) from stock that is not there is a
@@ -18,12 +24,13 @@ Rules that must stay true (a test checks them on SQLite and PostgreSQL):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID, uuid4
 
 import msgspec
-from sqlalchemy import Table, exists, func, select, update
+from sqlalchemy import Table, exists, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +64,143 @@ class LedgerMismatch(msgspec.Struct, frozen=True):
     ledger_sum: int
 
 
+class Book:
+    """Ledger lines of one unit of work, and the running level of every stock they move."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
+        self._on_hand: dict[tuple[UUID, UUID], int] = {}  # (part, location) -> level incl. lines
+        self._pending: dict[tuple[UUID, UUID], int] = {}  # summed deltas not yet written
+        self._lines: list[StockMovement] = []  # recorded lines not yet given an id
+
+    async def load(self, pairs: Iterable[tuple[UUID, UUID]]) -> None:
+        """Read and lock the levels of these ``(part_id, location_id)`` pairs (in location, part
+        order, so two books never wait on each other in a cycle); a missing level is zero."""
+        wanted = sorted({p for p in pairs if p not in self._on_hand}, key=lambda p: (p[1], p[0]))
+        if not wanted:
+            return
+        await begin_write(self._db)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = (
+                select(StockLevel.part_id, StockLevel.location_id, StockLevel.on_hand)
+                .where(tuple_(StockLevel.part_id, StockLevel.location_id).in_(chunk))
+                .order_by(StockLevel.location_id, StockLevel.part_id)
+                .with_for_update()
+            )
+            found = {(r.part_id, r.location_id): r.on_hand for r in await self._db.execute(query)}
+            self._on_hand.update({p: found.get(p, 0) for p in chunk})
+
+    def on_hand(self, part_id: UUID, location_id: UUID) -> int:
+        """The level including the lines recorded so far (the pair must be loaded)."""
+        return self._on_hand[(part_id, location_id)]
+
+    def record(
+        self,
+        *,
+        part_id: UUID,
+        location_id: UUID,
+        kind: str,
+        qty_delta: int,
+        at: datetime,
+        actor_id: UUID | None = None,
+        job_id: UUID | None = None,
+        shipment_id: UUID | None = None,
+        transfer_ref: str = "",
+        note: str = "",
+    ) -> StockMovement:
+        """Add one line to the session and the running level; nothing is written until
+        :meth:`flush`. Raises :class:`Invalid` (naming the field) for a bad kind, delta or time,
+        and :class:`Conflict` when a non-consumption line would take stock below zero; either
+        way nothing is recorded. The pair must be loaded; part and location must exist."""
+        _check(kind, qty_delta, at, transfer_ref, note)
+        key = (part_id, location_id)
+        on_hand = self._on_hand[key] + qty_delta
+        if on_hand < 0 and qty_delta < 0 and kind not in MAY_OVERDRAW:
+            raise Conflict(
+                f"not enough stock for this {kind.replace('_', ' ')}: it would go below zero",
+                field="qty_delta",
+            )
+        self._on_hand[key] = on_hand
+        self._pending[key] = self._pending.get(key, 0) + qty_delta
+        # Level changes are Core statements, invisible to flush tracking: tell replication.
+        touch(self._db, f"stock:{location_id}/{part_id}")
+        movement = StockMovement(
+            part_id=part_id,
+            location_id=location_id,
+            kind=kind,
+            qty_delta=qty_delta,
+            at=at,
+            recorded_at=datetime.now(UTC),
+            actor_id=actor_id,
+            job_id=job_id,
+            shipment_id=shipment_id,
+            transfer_ref=transfer_ref,
+            overdraw=kind in MAY_OVERDRAW and on_hand < 0,
+            note=note,
+        )
+        self._db.add(movement)
+        self._lines.append(movement)
+        return movement
+
+    async def flush(self) -> None:
+        """Move every level by its lines' summed delta (one upsert that adds, for all levels) and
+        number the new lines, so the session inserts them in one statement rather than one
+        ``INSERT … RETURNING id`` each (an autoincrement key is otherwise fetched row by row)."""
+        await self._number_lines()
+        rows = [
+            {
+                "part_id": part_id,
+                "location_id": location_id,
+                "on_hand": delta,
+                "reserved": 0,
+                "reorder_point": 0,
+                "updated_at": datetime.now(UTC),
+            }
+            for (part_id, location_id), delta in self._pending.items()
+            if delta
+        ]
+        self._pending.clear()
+        if not rows:
+            return
+        level = cast(Table, StockLevel.__table__)
+        insert = pg_insert if self._db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(level)
+        await self._db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[level.c.part_id, level.c.location_id],
+                set_={
+                    "on_hand": level.c.on_hand + stmt.excluded.on_hand,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            rows,
+        )
+
+    async def _number_lines(self) -> None:
+        lines, self._lines = [m for m in self._lines if m.id is None], []
+        if not lines:
+            return
+        if self._db.get_bind().dialect.name == "postgresql":
+            ids: list[int] = list(
+                (
+                    await self._db.execute(
+                        text(
+                            "SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) "
+                            "FROM generate_series(1, :n)"
+                        ),
+                        {"n": len(lines)},
+                    )
+                ).scalars()
+            )
+        else:  # the writer lock is held (load() began the write): nobody else numbers lines
+            with self._db.no_autoflush:  # the lines must not be inserted before they are numbered
+                top = await self._db.scalar(select(func.max(StockMovement.id)))
+            ids = list(range((top or 0) + 1, (top or 0) + 1 + len(lines)))
+        for movement, id_ in zip(lines, ids, strict=True):
+            movement.id = id_
+
+
 async def record_movement(
     db: AsyncSession,
     *,
@@ -80,31 +224,21 @@ async def record_movement(
     _check(kind, qty_delta, at, transfer_ref, note)
     await begin_write(db)
     await _check_exists(db, part_id, location_id)
-    now = datetime.now(UTC)
-    guarded = qty_delta < 0 and kind not in MAY_OVERDRAW
-    on_hand = await _bump_level(db, part_id, location_id, qty_delta, now, guarded=guarded)
-    if on_hand is None:
-        raise Conflict(
-            f"not enough stock for this {kind.replace('_', ' ')}: it would go below zero",
-            field="qty_delta",
-        )
-    # Core-level changes are invisible to flush tracking: tell replication which document moved.
-    touch(db, f"stock:{location_id}/{part_id}")
-    movement = StockMovement(
+    book = Book(db)
+    await book.load([(part_id, location_id)])
+    movement = book.record(
         part_id=part_id,
         location_id=location_id,
         kind=kind,
         qty_delta=qty_delta,
         at=at,
-        recorded_at=now,
         actor_id=actor_id,
         job_id=job_id,
         shipment_id=shipment_id,
         transfer_ref=transfer_ref,
-        overdraw=kind in MAY_OVERDRAW and on_hand < 0,
         note=note,
     )
-    db.add(movement)
+    await book.flush()
     await db.flush()
     return movement
 
@@ -123,13 +257,8 @@ async def transfer(
     note: str = "",
 ) -> tuple[StockMovement, StockMovement]:
     """Move ``qty`` from one location to another: a ``transfer_out``/``transfer_in`` pair sharing
-    one ``transfer_ref`` (generated when empty). Refused whole if the source lacks the stock.
-
-    All-or-nothing without a savepoint: everything that can refuse (both locations exist, the
-    source has the stock) is settled before the second leg writes. Both level rows are locked in
-    location-id order first, so two opposite transfers at once cannot deadlock on PostgreSQL
-    (SQLite's single writer never does).
-    """
+    one ``transfer_ref`` (generated when empty). Refused whole if the source lacks the stock:
+    both legs are recorded in one book, so nothing is written unless both are accepted."""
     if qty <= 0:
         raise Invalid("a transfer moves a positive quantity", field="qty")
     if from_location_id == to_location_id:
@@ -137,15 +266,13 @@ async def transfer(
     await begin_write(db)
     if not (await db.execute(select(exists().where(StockLocation.id == to_location_id)))).scalar():
         raise Invalid("no such stock location", field="to_location_id")
-    await db.execute(
-        select(StockLevel.id)
-        .where(
-            StockLevel.part_id == part_id,
-            StockLevel.location_id.in_([from_location_id, to_location_id]),
-        )
-        .order_by(StockLevel.location_id)
-        .with_for_update()
-    )
+    try:
+        await _check_exists(db, part_id, from_location_id)
+    except Invalid as exc:
+        field = "from_location_id" if exc.field == "location_id" else exc.field
+        raise Invalid(exc.detail, field=field) from exc
+    book = Book(db)
+    await book.load([(part_id, from_location_id), (part_id, to_location_id)])
     common: dict[str, Any] = {
         "part_id": part_id,
         "at": at,
@@ -155,18 +282,14 @@ async def transfer(
         "note": note,
     }
     try:
-        out = await record_movement(
-            db, location_id=from_location_id, kind="transfer_out", qty_delta=-qty, **common
+        out = book.record(
+            location_id=from_location_id, kind="transfer_out", qty_delta=-qty, **common
         )
     except Conflict as exc:
         raise Conflict("not enough stock at the source for this transfer", field="qty") from exc
-    except Invalid as exc:
-        if exc.field == "location_id":
-            raise Invalid(exc.detail, field="from_location_id") from exc
-        raise
-    into = await record_movement(
-        db, location_id=to_location_id, kind="transfer_in", qty_delta=qty, **common
-    )
+    into = book.record(location_id=to_location_id, kind="transfer_in", qty_delta=qty, **common)
+    await book.flush()
+    await db.flush()
     return out, into
 
 
@@ -223,44 +346,3 @@ async def _check_exists(db: AsyncSession, part_id: UUID, location_id: UUID) -> N
         raise Invalid("no such part", field="part_id")
     if not row[1]:
         raise Invalid("no such stock location", field="location_id")
-
-
-async def _bump_level(
-    db: AsyncSession, part_id: UUID, location_id: UUID, delta: int, now: datetime, *, guarded: bool
-) -> int | None:
-    """Add ``delta`` to the level and return the new on_hand; None when ``guarded`` refuses.
-
-    A guarded (outgoing, non-overdraw) change is a single conditional UPDATE: a missing row
-    means zero stock, so it is refused too. Otherwise UPDATE first (the usual case) and, for the
-    first line of a level, an insert whose conflict branch repeats the increment, so two first
-    lines racing each other both count.
-    """
-    level = cast(Table, StockLevel.__table__)
-    # ORM-enabled so a StockLevel already loaded in this session is refreshed, not left stale
-    # (the replica renderer reads levels through the session right after).
-    bump = (
-        update(StockLevel)
-        .where(StockLevel.part_id == part_id, StockLevel.location_id == location_id)
-        .values(on_hand=StockLevel.on_hand + delta, updated_at=now)
-        .returning(StockLevel.on_hand)
-        .execution_options(synchronize_session="fetch")
-    )
-    if guarded:
-        bump = bump.where(StockLevel.on_hand + delta >= 0)
-    on_hand = (await db.execute(bump)).scalar_one_or_none()
-    if on_hand is not None or guarded:
-        return on_hand
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    first = insert(level).values(
-        part_id=part_id,
-        location_id=location_id,
-        on_hand=delta,
-        reserved=0,
-        reorder_point=0,
-        updated_at=now,
-    )
-    upsert = first.on_conflict_do_update(
-        index_elements=[level.c.part_id, level.c.location_id],
-        set_={"on_hand": level.c.on_hand + first.excluded.on_hand, "updated_at": now},
-    ).returning(level.c.on_hand)
-    return int((await db.execute(upsert)).scalar_one())

@@ -9,7 +9,9 @@ from uuid import UUID
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.inventory.models import StockMovement
 
 
 class WorkReport(UUIDv7Base):
@@ -54,6 +56,9 @@ class PartUsage(UUIDv7Base):
     qty: Mapped[int] = mapped_column(Integer)
     movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"), nullable=True)
     used_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    # Lets a usage and its ledger line be added together and flushed in one batch: the unit of
+    # work inserts the movement first and fills in ``movement_id``.
+    movement: Mapped[StockMovement | None] = relationship(lazy="raise")
 
 
 class Signature(UUIDv7Base):

@@ -196,7 +196,10 @@ async def _stock(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]
     """Stock level of one part at one location; id ``<location_id>/<part_id>``."""
     pairs = [tuple(UUID(x) for x in i.split("/", 1)) for i in ids]
     rows = await db.execute(
-        select(StockLevel).where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(pairs))
+        select(StockLevel)
+        .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(pairs))
+        # levels move by Core upserts (the ledger): never render a stale loaded object
+        .execution_options(populate_existing=True)
     )
     return {
         f"{s.location_id}/{s.part_id}": (

@@ -1,26 +1,45 @@
 """The business side of a push: what each operation v1 does to the database.
 
-``apply(tx, user_id, op)`` runs inside the engine's per-operation savepoint (``sync.push``): a
-``Rejected`` undoes everything the operation did and is recorded as its result, so one bad
-operation never blocks the device's queue. The rules and rejection codes are PROTOCOL.md §4;
-this module implements them with the server's own rule modules (job state machine and events,
-stock ledger, report form) so a change through sync and through the HTTP APIs behaves the same.
-Every operation first checks that the engineer holds the job it concerns (``not_assigned``).
+The rules and rejection codes are PROTOCOL.md §4; this module implements them with the server's
+own rule modules (job state machine and events, stock ledger, report form), so a change through
+sync and through the HTTP APIs behaves the same. Every operation first checks that the engineer
+holds the job it concerns (``not_assigned``).
+
+One :class:`PushBatch` serves one push request; it is the engine's ``BatchHandler``
+(``sync/outcome.py``), which is what makes a batch of 1,000 operations a handful of statements
+instead of thousands:
+
+- ``prepare`` reads, in one query per table, everything the batch's operations will look at:
+  their jobs and stock levels (locked: ``FOR UPDATE`` on PostgreSQL, SQLite's single writer
+  otherwise), parts, locations, report versions, and which feedback, part request and signature
+  ids are taken. Anything not prepared is loaded when first asked for.
+- ``apply`` checks one operation against that state, which includes the batch's own earlier
+  operations, then adds its rows to the session and its ledger lines to the batch's
+  :class:`~server.inventory.ledger.Book`. **Every** ``Rejected`` is raised before the
+  operation's first write, so a rejected operation leaves nothing behind and needs no savepoint.
+- ``flush`` writes it all: the level deltas in one statement, the rows in one ``INSERT`` per
+  table. When the database refuses (a constraint, a value it cannot store) ``flush`` raises
+  ``Rejected``; the engine then rolls the batch back and applies it again one operation per
+  savepoint, flushing after each, so the refusal lands on the operation that caused it
+  (``data_conflict``, ``invalid_data``) and the others apply.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from server.errors import DomainError
 from server.feedback.models import Feedback
-from server.inventory import ledger
-from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
+from server.inventory.ledger import Book
+from server.inventory.models import Part, PartRequest, StockLocation
 from server.jobs.events import move
 from server.jobs.models import Job
 from server.reports.form import stored_report_hash
@@ -44,7 +63,14 @@ from sync.operations import (
 )
 from sync.outcome import OVERDRAW, OVERWRITE, OpOutcome
 
-LOCKED_JOBS = "fieldsync_locked_jobs"
+_CHUNK = 500  # ids per IN (…) list: well under SQLite's 32,766 bound parameters
+
+# Rows whose ids a device chooses (a taken id is ``duplicate_id``), with the name it is told.
+_CHOSEN_IDS: dict[type[Feedback | PartRequest | Signature], str] = {
+    Feedback: "feedback",
+    PartRequest: "request",
+    Signature: "signature",
+}
 
 
 def _uuid(value: str | UUID, what: str) -> UUID:
@@ -54,146 +80,262 @@ def _uuid(value: str | UUID, what: str) -> UUID:
         raise Rejected("not_found", f"no such {what}") from None
 
 
-async def _held_job(db: AsyncSession, user_id: str, job_id: str | UUID) -> Job:
-    """The job, locked for this transaction, if the engineer holds it.
-
-    A batch often touches one job many times: after the first operation locked and loaded it,
-    the session's identity map answers without another round trip (the lock lasts until
-    commit, so the row cannot have changed underneath)."""
-    key = _uuid(job_id, "job")
-    locked: dict[UUID, Job | None] = db.info.setdefault(LOCKED_JOBS, {})
-    if key in locked:
-        job = locked[key]
-    else:
-        query = select(Job).where(Job.id == key).with_for_update()
-        job = locked[key] = (await db.execute(query)).scalar_one_or_none()
-    if job is None:
-        raise Rejected("not_found", "no such job")
-    if job.engineer_id is None or str(job.engineer_id) != user_id:
-        raise Rejected(
-            "not_assigned",
-            "this job is no longer assigned to you; your entry is kept on the server for review",
-            result={"status": job.status},
-        )
-    return job
-
-
-async def apply(tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
-    """Apply one operation. Its writes are flushed here, inside its savepoint, so a database
-    constraint it breaks surfaces as this operation's rejection, not as a failed batch."""
+def _maybe_uuid(value: str | UUID | None) -> UUID | None:
     try:
-        outcome = await _dispatch(tx, user_id, op)
-        await tx.db.flush()
-    except Rejected:
-        # The savepoint is about to roll back, and row locks taken inside it go with it.
-        tx.db.info.pop(LOCKED_JOBS, None)
-        raise
-    except IntegrityError as exc:
-        tx.db.info.pop(LOCKED_JOBS, None)
-        raise Rejected("data_conflict", "the operation conflicts with data already stored") from exc
-    except DBAPIError as exc:  # e.g. U+0000 in a text, which PostgreSQL cannot store
-        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
-            raise  # the database itself is failing: the whole batch retries
-        tx.db.info.pop(LOCKED_JOBS, None)
-        raise Rejected(
-            "invalid_data", "the database cannot store a value in this operation"
-        ) from exc
-    return outcome
+        return value if isinstance(value, UUID | None) else UUID(value)
+    except ValueError:
+        return None
 
 
-async def _dispatch(tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
-    db = tx.db
-    now = datetime.now(UTC)
-    match op:
-        case JobStatus():
-            return await _job_status(db, user_id, op, now)
-        case JobNote():
-            return await _job_note(db, user_id, op, now)
-        case ReportSubmit():
-            return await _report_submit(db, user_id, op, now)
-        case PartConsume():
-            return await _part_consume(db, user_id, op)
-        case PartRequestOp():
-            return await _part_request(db, user_id, op, now)
-        case SignatureCapture():
-            return await _signature(tx, user_id, op, now)
-        case FeedbackSubmit():
-            return await _feedback(db, user_id, op, now)
-    raise AssertionError(f"unhandled operation {type(op).__name__}")  # the union is exhaustive
+def _uuids(values: Iterable[str | UUID | None]) -> list[UUID]:
+    """The well-formed ids among ``values`` (a malformed one is rejected when its op applies)."""
+    return sorted({u for u in map(_maybe_uuid, values) if u is not None})
 
 
-async def _job_status(db: AsyncSession, user_id: str, op: JobStatus, now: datetime) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id)
-    if not jobstatus.transition(job.status, op.base_status, op.to):
-        return OpOutcome.applied({"status": job.status, "changed": False})
-    try:
-        await move(
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    return (items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK))
+
+
+class PushBatch:
+    """The ``BatchHandler`` of one push request (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was read: the engine rolled back, so none of it can be trusted."""
+        self._jobs: dict[UUID, Job | None] = {}
+        self._parts: dict[UUID, bool] = {}
+        self._locations: dict[UUID, StockLocation | None] = {}
+        self._versions: dict[UUID, WorkReport] = {}  # report versions by row id
+        self._versions_of: set[UUID] = set()  # report ids and job ids whose versions are loaded
+        self._taken: dict[tuple[type, UUID], bool] = {}
+        self._book: Book | None = None
+
+    def _ledger(self, db: AsyncSession) -> Book:
+        if self._book is None:
+            self._book = Book(db)
+        return self._book
+
+    # -- the BatchHandler protocol ---------------------------------------------------------
+    async def prepare(self, tx: SqlTx, user_id: str, ops: Sequence[Operation]) -> None:
+        db = tx.db
+        await self._load_versions(
             db,
-            job,
-            op.to,
-            actor_id=UUID(user_id),
-            actor_role="engineer",
-            event_at=op.at,
-            received_at=now,
-            note=op.note,
+            report_ids=[
+                op.report_id for op in ops if isinstance(op, ReportSubmit | SignatureCapture)
+            ],
+            job_ids=_uuids(op.job_id for op in ops if isinstance(op, ReportSubmit)),
         )
-    except DomainError as exc:  # the server's rules refused what the protocol table allows
-        raise Rejected("invalid_transition", exc.detail, result={"status": job.status}) from exc
-    return OpOutcome.applied({"status": op.to, "changed": True})
+        signed_jobs = [v.job_id for v in self._versions.values()]
+        await self._load_jobs(
+            db, _uuids([*(getattr(op, "job_id", None) for op in ops), *signed_jobs])
+        )
+        parts = [getattr(op, "part_id", None) for op in ops]
+        parts += [p.part_id for op in ops if isinstance(op, ReportSubmit) for p in op.parts]
+        await self._load_parts(db, _uuids(parts))
+        consumed = [op for op in ops if isinstance(op, PartConsume)]
+        await self._load_locations(db, _uuids(op.location_id for op in consumed))
+        pairs = [(_maybe_uuid(op.part_id), _maybe_uuid(op.location_id)) for op in consumed]
+        await self._ledger(db).load((p, loc) for p, loc in pairs if p and loc)
+        for model, ids in (
+            (Feedback, [op.feedback_id for op in ops if isinstance(op, FeedbackSubmit)]),
+            (PartRequest, [op.request_id for op in ops if isinstance(op, PartRequestOp)]),
+            (Signature, [op.signature_id for op in ops if isinstance(op, SignatureCapture)]),
+        ):
+            await self._load_taken(db, model, ids)
 
+    async def apply(self, tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
+        # Writes reach the database in flush() only: a read here must not flush an earlier
+        # operation's rows, or the database's refusal of them would surface as this one's error.
+        with tx.db.no_autoflush:
+            return await self._apply(tx, user_id, op)
 
-async def _job_note(db: AsyncSession, user_id: str, op: JobNote, now: datetime) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id)
-    old = job.version
-    job.note = op.text
-    job.note_version += 1
-    job.version += 1
-    job.updated_at = now
-    flags = (OVERWRITE,) if op.base_version != old else ()
-    return OpOutcome.applied({"version": job.version, "overwrote_version": old}, flags)
+    async def _apply(self, tx: SqlTx, user_id: str, op: Operation) -> OpOutcome:
+        db = tx.db
+        now = datetime.now(UTC)
+        match op:
+            case JobStatus():
+                return await self._job_status(db, user_id, op, now)
+            case JobNote():
+                return await self._job_note(db, user_id, op, now)
+            case ReportSubmit():
+                return await self._report_submit(db, user_id, op, now)
+            case PartConsume():
+                return await self._part_consume(db, user_id, op)
+            case PartRequestOp():
+                return await self._part_request(db, user_id, op, now)
+            case SignatureCapture():
+                return await self._signature(tx, user_id, op, now)
+            case FeedbackSubmit():
+                return await self._feedback(db, user_id, op, now)
+        raise AssertionError(f"unhandled operation {type(op).__name__}")  # the union is exhaustive
 
+    async def flush(self, tx: SqlTx) -> None:
+        try:
+            if self._book is not None:
+                await self._book.flush()
+            await tx.db.flush()
+        except IntegrityError as exc:
+            raise Rejected(
+                "data_conflict", "the operation conflicts with data already stored"
+            ) from exc
+        except DBAPIError as exc:  # e.g. U+0000 in a text, which PostgreSQL cannot store
+            if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+                raise  # the database itself is failing: the whole batch retries
+            raise Rejected(
+                "invalid_data", "the database cannot store a value in this operation"
+            ) from exc
 
-async def _parts_exist(db: AsyncSession, ids: set[UUID]) -> None:
-    if not ids:
-        return
-    found = await db.scalar(select(func.count()).select_from(Part).where(Part.id.in_(ids)))
-    if found != len(ids):
-        raise Rejected("not_found", "the report lists a part that does not exist")
+    # -- reading, a whole batch at a time ---------------------------------------------------
+    async def _load_jobs(self, db: AsyncSession, ids: list[UUID]) -> None:
+        """Lock and load jobs, in id order so two batches never wait on each other in a cycle."""
+        ids = [i for i in ids if i not in self._jobs]
+        for chunk in _chunks(ids):
+            query = select(Job).where(Job.id.in_(chunk)).order_by(Job.id).with_for_update()
+            found = {j.id: j for j in (await db.execute(query)).scalars()}
+            self._jobs.update({i: found.get(i) for i in chunk})
 
+    async def _load_parts(self, db: AsyncSession, ids: list[UUID]) -> None:
+        ids = [i for i in ids if i not in self._parts]
+        for chunk in _chunks(ids):
+            found = set((await db.execute(select(Part.id).where(Part.id.in_(chunk)))).scalars())
+            self._parts.update({i: i in found for i in chunk})
 
-async def _report_submit(
-    db: AsyncSession, user_id: str, op: ReportSubmit, now: datetime
-) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id)
-    await _parts_exist(db, {_uuid(p.part_id, "part") for p in op.parts})
-    versions = (
-        (
-            await db.execute(
-                select(WorkReport).where(
-                    (WorkReport.report_id == op.report_id) | (WorkReport.job_id == job.id)
-                )
+    async def _load_locations(self, db: AsyncSession, ids: list[UUID]) -> None:
+        ids = [i for i in ids if i not in self._locations]
+        for chunk in _chunks(ids):
+            query = select(StockLocation).where(StockLocation.id.in_(chunk))
+            found = {loc.id: loc for loc in (await db.execute(query)).scalars()}
+            self._locations.update({i: found.get(i) for i in chunk})
+
+    async def _load_versions(
+        self, db: AsyncSession, *, report_ids: list[UUID], job_ids: list[UUID]
+    ) -> None:
+        report_ids = sorted(set(report_ids) - self._versions_of)
+        job_ids = sorted(set(job_ids) - self._versions_of)
+        for column, ids in ((WorkReport.report_id, report_ids), (WorkReport.job_id, job_ids)):
+            for chunk in _chunks(ids):
+                rows = await db.execute(select(WorkReport).where(column.in_(chunk)))
+                self._versions.update({v.id: v for v in rows.scalars()})
+                self._versions_of.update(chunk)
+
+    async def _load_taken(
+        self, db: AsyncSession, model: type[Feedback | PartRequest | Signature], ids: list[UUID]
+    ) -> None:
+        ids = sorted({i for i in ids if (model, i) not in self._taken})
+        for chunk in _chunks(ids):
+            query = select(model.id).where(model.id.in_(chunk))
+            found = set((await db.execute(query)).scalars())
+            self._taken.update({(model, i): i in found for i in chunk})
+
+    async def _held_job(self, db: AsyncSession, user_id: str, job_id: str | UUID) -> Job:
+        """The job (locked for this transaction) if the engineer holds it."""
+        key = _uuid(job_id, "job")
+        if key not in self._jobs:
+            await self._load_jobs(db, [key])
+        job = self._jobs[key]
+        if job is None:
+            raise Rejected("not_found", "no such job")
+        if job.engineer_id is None or str(job.engineer_id) != user_id:
+            raise Rejected(
+                "not_assigned",
+                "this job is no longer assigned to you; your entry is kept on the server for "
+                "review",
+                result={"status": job.status},
             )
+        return job
+
+    async def _part_exists(self, db: AsyncSession, part_id: UUID) -> bool:
+        if part_id not in self._parts:
+            await self._load_parts(db, [part_id])
+        return self._parts[part_id]
+
+    async def _id_free(
+        self, db: AsyncSession, model: type[Feedback | PartRequest | Signature], id_: UUID
+    ) -> None:
+        if (model, id_) not in self._taken:
+            await self._load_taken(db, model, [id_])
+        if self._taken[(model, id_)]:
+            raise Rejected("duplicate_id", f"this {_CHOSEN_IDS[model]} id is already used")
+
+    def _take(self, db: AsyncSession, row: Feedback | PartRequest | Signature) -> None:
+        """Add a row whose id the device chose; a later op of the batch sees it as taken."""
+        self._taken[(type(row), row.id)] = True
+        db.add(row)
+
+    async def _report_versions(
+        self, db: AsyncSession, *, report_id: UUID, job_id: UUID | None = None
+    ) -> list[WorkReport]:
+        await self._load_versions(
+            db, report_ids=[report_id], job_ids=[job_id] if job_id is not None else []
         )
-        .scalars()
-        .all()
-    )
-    # One logical report per job, versioned by its report id (PROTOCOL.md, report.submit).
-    if any(v.report_id == op.report_id and v.job_id != job.id for v in versions):
-        raise Rejected("invalid_reference", "this report id belongs to another job")
-    if any(v.report_id != op.report_id for v in versions):
-        raise Rejected(
-            "invalid_reference",
-            "this job already has a report under another id; submit a new version of that one",
-        )
-    latest = max(versions, key=lambda v: v.version, default=None)
-    if latest is not None and latest.signed:
-        raise Rejected("report_signed", f"version {latest.version} is signed and immutable")
-    version = latest.version + 1 if latest else 1
-    form = op.report_fields()
-    digest = report_hash(form)
-    db.add(
-        WorkReport(
-            id=op.report_id if version == 1 else None,
+        return [
+            v
+            for v in self._versions.values()
+            if v.report_id == report_id or (job_id is not None and v.job_id == job_id)
+        ]
+
+    # -- the operations ----------------------------------------------------------------------
+    async def _job_status(
+        self, db: AsyncSession, user_id: str, op: JobStatus, now: datetime
+    ) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id)
+        if not jobstatus.transition(job.status, op.base_status, op.to):
+            return OpOutcome.applied({"status": job.status, "changed": False})
+        try:
+            await move(
+                db,
+                job,
+                op.to,
+                actor_id=UUID(user_id),
+                actor_role="engineer",
+                event_at=op.at,
+                received_at=now,
+                note=op.note,
+            )
+        except DomainError as exc:  # the server's rules refused what the protocol table allows
+            raise Rejected("invalid_transition", exc.detail, result={"status": job.status}) from exc
+        return OpOutcome.applied({"status": op.to, "changed": True})
+
+    async def _job_note(
+        self, db: AsyncSession, user_id: str, op: JobNote, now: datetime
+    ) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id)
+        old = job.version
+        job.note = op.text
+        job.note_version += 1
+        job.version += 1
+        job.updated_at = now
+        flags = (OVERWRITE,) if op.base_version != old else ()
+        return OpOutcome.applied({"version": job.version, "overwrote_version": old}, flags)
+
+    async def _report_submit(
+        self, db: AsyncSession, user_id: str, op: ReportSubmit, now: datetime
+    ) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id)
+        for p in op.parts:
+            if not await self._part_exists(db, _uuid(p.part_id, "part")):
+                raise Rejected("not_found", "the report lists a part that does not exist")
+        versions = await self._report_versions(db, report_id=op.report_id, job_id=job.id)
+        # One logical report per job, versioned by its report id (PROTOCOL.md, report.submit).
+        if any(v.report_id == op.report_id and v.job_id != job.id for v in versions):
+            raise Rejected("invalid_reference", "this report id belongs to another job")
+        if any(v.report_id != op.report_id for v in versions):
+            raise Rejected(
+                "invalid_reference",
+                "this job already has a report under another id; submit a new version of that one",
+            )
+        latest = max(versions, key=lambda v: v.version, default=None)
+        if latest is not None and latest.signed:
+            raise Rejected("report_signed", f"version {latest.version} is signed and immutable")
+        version = latest.version + 1 if latest else 1
+        form = op.report_fields()
+        digest = report_hash(form)
+        report = WorkReport(
+            # the first version's row id is the report id; later ones get their own now, so a
+            # signature later in this batch can point at a version not yet flushed
+            id=op.report_id if version == 1 else uuid7(),
             report_id=op.report_id,
             job_id=job.id,
             version=version,
@@ -206,126 +348,125 @@ async def _report_submit(
             labour_minutes=op.labour_minutes,
             parts=form["parts"],
             content_sha256=digest,
+            signed=False,
             submitted_at=op.at,
             received_at=now,
         )
-    )
-    return OpOutcome.applied({"version": version, "report_sha256": digest})
+        db.add(report)
+        self._versions[report.id] = report
+        return OpOutcome.applied({"version": version, "report_sha256": digest})
 
-
-async def _part_consume(db: AsyncSession, user_id: str, op: PartConsume) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id) if op.job_id is not None else None
-    location = await db.get(StockLocation, _uuid(op.location_id, "location"))
-    part_id = _uuid(op.part_id, "part")
-    if location is None or await db.get(Part, part_id) is None:
-        raise Rejected("not_found", "no such part or location")
-    if location.kind != "van" or str(location.engineer_id) != user_id:
-        raise Rejected("forbidden", "parts are consumed from your own van only")
-    movement = await ledger.record_movement(
-        db,
-        part_id=part_id,
-        location_id=location.id,
-        kind="consumption",
-        qty_delta=-op.qty,
-        at=op.at,
-        actor_id=UUID(user_id),
-        job_id=job.id if job else None,
-        note=f"op {op.id}",
-    )
-    if job is not None:
-        db.add(
-            PartUsage(
-                job_id=job.id,
-                part_id=part_id,
-                location_id=location.id,
-                qty=op.qty,
-                movement_id=movement.id,
-                used_at=op.at,
-            )
-        )
-    level = await db.scalar(
-        select(StockLevel.on_hand).where(
-            StockLevel.part_id == part_id, StockLevel.location_id == location.id
-        )
-    )
-    return OpOutcome.applied({"level": level}, (OVERDRAW,) if movement.overdraw else ())
-
-
-async def _part_request(
-    db: AsyncSession, user_id: str, op: PartRequestOp, now: datetime
-) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id)
-    part_id = _uuid(op.part_id, "part")
-    if await db.get(Part, part_id) is None:
-        raise Rejected("not_found", "no such part")
-    if await db.get(PartRequest, op.request_id) is not None:
-        raise Rejected("duplicate_id", "this request id is already used")
-    db.add(
-        PartRequest(
-            id=op.request_id,
-            job_id=job.id,
-            engineer_id=UUID(user_id),
+    async def _part_consume(self, db: AsyncSession, user_id: str, op: PartConsume) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id) if op.job_id is not None else None
+        part_id, location_id = _uuid(op.part_id, "part"), _uuid(op.location_id, "location")
+        if location_id not in self._locations:
+            await self._load_locations(db, [location_id])
+        location = self._locations[location_id]
+        if location is None or not await self._part_exists(db, part_id):
+            raise Rejected("not_found", "no such part or location")
+        if location.kind != "van" or str(location.engineer_id) != user_id:
+            raise Rejected("forbidden", "parts are consumed from your own van only")
+        book = self._ledger(db)
+        await book.load([(part_id, location_id)])
+        movement = book.record(
             part_id=part_id,
-            qty=op.qty,
-            note=op.note,
-            created_at=now,
+            location_id=location_id,
+            kind="consumption",
+            qty_delta=-op.qty,
+            at=op.at,
+            actor_id=UUID(user_id),
+            job_id=job.id if job else None,
+            note=f"op {op.id}",
         )
-    )
-    return OpOutcome.applied({"status": "requested"})
+        if job is not None:
+            db.add(
+                PartUsage(
+                    job_id=job.id,
+                    part_id=part_id,
+                    location_id=location_id,
+                    qty=op.qty,
+                    movement=movement,
+                    used_at=op.at,
+                )
+            )
+        level = book.on_hand(part_id, location_id)
+        return OpOutcome.applied({"level": level}, (OVERDRAW,) if movement.overdraw else ())
 
-
-async def _signature(tx: SqlTx, user_id: str, op: SignatureCapture, now: datetime) -> OpOutcome:
-    db = tx.db
-    versions = (
-        (await db.execute(select(WorkReport).where(WorkReport.report_id == op.report_id)))
-        .scalars()
-        .all()
-    )
-    signed = next((v for v in versions if v.version == op.report_version), None)
-    if signed is None:
-        raise Rejected("not_found", "no such report version")
-    await _held_job(db, user_id, signed.job_id)
-    latest = max(v.version for v in versions)
-    if op.report_version != latest:
-        raise Rejected("report_superseded", f"version {latest} replaced the signed version")
-    if stored_report_hash(signed) != op.report_sha256:
-        raise Rejected("report_hash_mismatch", "the signed content differs from the stored report")
-    if signed.signed:
-        raise Rejected("already_signed", "this report version already carries a signature")
-    if await db.get(Signature, op.signature_id) is not None:
-        raise Rejected("duplicate_id", "this signature id is already used")
-    signed.signed = True
-    db.add(
-        Signature(
-            id=op.signature_id,
-            report_id=signed.id,
-            signer_name=op.signer_name,
-            image_sha256=op.image_sha256,
-            report_sha256=op.report_sha256,
-            signed_at=op.at,
-            received_at=now,
-            channel="device",
+    async def _part_request(
+        self, db: AsyncSession, user_id: str, op: PartRequestOp, now: datetime
+    ) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id)
+        part_id = _uuid(op.part_id, "part")
+        if not await self._part_exists(db, part_id):
+            raise Rejected("not_found", "no such part")
+        await self._id_free(db, PartRequest, op.request_id)
+        self._take(
+            db,
+            PartRequest(
+                id=op.request_id,
+                job_id=job.id,
+                engineer_id=UUID(user_id),
+                part_id=part_id,
+                qty=op.qty,
+                note=op.note,
+                created_at=now,
+            ),
         )
-    )
-    flags = await pending_flags(tx, [op.image_sha256])
-    return OpOutcome.applied({"report_version": op.report_version}, flags)
+        return OpOutcome.applied({"status": "requested"})
 
-
-async def _feedback(db: AsyncSession, user_id: str, op: FeedbackSubmit, now: datetime) -> OpOutcome:
-    job = await _held_job(db, user_id, op.job_id)
-    if await db.get(Feedback, op.feedback_id) is not None:
-        raise Rejected("duplicate_id", "this feedback id is already used")
-    db.add(
-        Feedback(
-            id=op.feedback_id,
-            job_id=job.id,
-            attitude=op.attitude,
-            efficiency=op.efficiency,
-            quality=op.quality,
-            comment=op.comment,
-            channel="device",
-            submitted_at=op.at,
-            received_at=now,
+    async def _signature(
+        self, tx: SqlTx, user_id: str, op: SignatureCapture, now: datetime
+    ) -> OpOutcome:
+        db = tx.db
+        versions = await self._report_versions(db, report_id=op.report_id)
+        signed = next((v for v in versions if v.version == op.report_version), None)
+        if signed is None:
+            raise Rejected("not_found", "no such report version")
+        await self._held_job(db, user_id, signed.job_id)
+        latest = max(v.version for v in versions)
+        if op.report_version != latest:
+            raise Rejected("report_superseded", f"version {latest} replaced the signed version")
+        if stored_report_hash(signed) != op.report_sha256:
+            raise Rejected(
+                "report_hash_mismatch", "the signed content differs from the stored report"
+            )
+        if signed.signed:
+            raise Rejected("already_signed", "this report version already carries a signature")
+        await self._id_free(db, Signature, op.signature_id)
+        flags = await pending_flags(tx, [op.image_sha256])
+        signed.signed = True
+        self._take(
+            db,
+            Signature(
+                id=op.signature_id,
+                report_id=signed.id,
+                signer_name=op.signer_name,
+                image_sha256=op.image_sha256,
+                report_sha256=op.report_sha256,
+                signed_at=op.at,
+                received_at=now,
+                channel="device",
+            ),
         )
-    )
-    return OpOutcome.applied({"feedback_id": str(op.feedback_id)})
+        return OpOutcome.applied({"report_version": op.report_version}, flags)
+
+    async def _feedback(
+        self, db: AsyncSession, user_id: str, op: FeedbackSubmit, now: datetime
+    ) -> OpOutcome:
+        job = await self._held_job(db, user_id, op.job_id)
+        await self._id_free(db, Feedback, op.feedback_id)
+        self._take(
+            db,
+            Feedback(
+                id=op.feedback_id,
+                job_id=job.id,
+                attitude=op.attitude,
+                efficiency=op.efficiency,
+                quality=op.quality,
+                comment=op.comment,
+                channel="device",
+                submitted_at=op.at,
+                received_at=now,
+            ),
+        )
+        return OpOutcome.applied({"feedback_id": str(op.feedback_id)})

@@ -55,10 +55,14 @@ async def sync_pull(request: Request[Principal, Any, Any]) -> Response[bytes]:
 
 @post("/sync/push", guards=[requires("engineer")], status_code=200, summary="Push operations")
 async def sync_push(request: Request[Principal, Any, Any]) -> Response[bytes]:
-    from server.syncing.handlers import apply
+    from server.syncing.handlers import PushBatch
 
     body = await push(
-        _store(request), str(request.user.id), await request.body(), apply, now=datetime.now(UTC)
+        _store(request),
+        str(request.user.id),
+        await request.body(),
+        PushBatch(),
+        now=datetime.now(UTC),
     )
     return Response(body, media_type=JSON)
 

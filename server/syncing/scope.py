@@ -17,10 +17,12 @@ known) or is derived from the jobs (customers, sites, assets, history, articles)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
@@ -112,46 +114,100 @@ async def audience(
     db: AsyncSession, keys: list[str], now: datetime | None = None
 ) -> dict[str, set[str] | None]:
     """For each key, the engineers who must hold it now, or None where membership is derived
-    from jobs (then its current holders keep it, and scope recomputation adds or removes it)."""
+    from jobs (then its current holders keep it, and scope recomputation adds or removes it).
+    One query per kind of document, whatever the number of keys."""
     now = now or datetime.now(UTC)
-    everyone: list[str] | None = None
+    ids: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        kind, id_ = split_key(key)
+        ids[kind].append(id_)
+    location_of = {i: UUID(i.split("/", 1)[0]) for i in ids["location"] + ids["stock"]}
+    locations = {
+        r.id: r
+        for r in await _rows(
+            db,
+            lambda c: select(StockLocation.id, StockLocation.kind, StockLocation.engineer_id).where(
+                StockLocation.id.in_(c)
+            ),
+            set(location_of.values()),
+        )
+    }
+    job_of_report = {
+        str(r.report_id): r.job_id
+        for r in await _rows(
+            db,
+            lambda c: (
+                select(WorkReport.report_id, WorkReport.job_id)
+                .where(WorkReport.report_id.in_(c))
+                .distinct()
+            ),
+            {UUID(i) for i in ids["report"]},
+        )
+    }
+    engineer_of_job = {
+        r.id: {str(r.engineer_id)} if r.engineer_id else set()
+        for r in await _rows(
+            db,
+            lambda c: select(Job.id, Job.engineer_id).where(Job.id.in_(c), _job_in_window(now)),
+            {UUID(i) for i in ids["job"]} | set(job_of_report.values()),
+        )
+    }
+    requester = {
+        str(r.id): {str(r.engineer_id)}
+        for r in await _rows(
+            db,
+            lambda c: select(PartRequest.id, PartRequest.engineer_id).where(PartRequest.id.in_(c)),
+            {UUID(i) for i in ids["part_request"]},
+        )
+    }
+    active = {
+        str(r.id)
+        for r in await _rows(
+            db,
+            lambda c: select(User.id).where(
+                User.id.in_(c), User.role == "engineer", User.is_active.is_(True)
+            ),
+            {UUID(i) for i in ids["user"]},
+        )
+    }
+    everyone = set(await engineers(db)) if ids["part"] or locations else set()
+
+    def of_location(id_: str) -> set[str]:
+        loc = locations.get(location_of[id_])
+        if loc is None:
+            return set()
+        if loc.kind == "warehouse":
+            return set(everyone)
+        return {str(loc.engineer_id)} if loc.engineer_id else set()
+
     out: dict[str, set[str] | None] = {}
     for key in keys:
         kind, id_ = split_key(key)
         match kind:
             case "part":
-                everyone = everyone if everyone is not None else await engineers(db)
                 out[key] = set(everyone)
             case "location" | "stock":
-                loc = await db.get(StockLocation, UUID(id_.split("/", 1)[0]))
-                if loc is None:
-                    out[key] = set()
-                elif loc.kind == "warehouse":
-                    everyone = everyone if everyone is not None else await engineers(db)
-                    out[key] = set(everyone)
-                else:
-                    out[key] = {str(loc.engineer_id)} if loc.engineer_id else set()
+                out[key] = of_location(id_)
             case "job":
-                out[key] = await _job_audience(db, UUID(id_), now)
+                out[key] = set(engineer_of_job.get(UUID(id_), ()))
             case "report":
-                job_id = await db.scalar(
-                    select(WorkReport.job_id).where(WorkReport.report_id == UUID(id_)).limit(1)
-                )
-                out[key] = await _job_audience(db, job_id, now) if job_id else set()
+                job_id = job_of_report.get(id_)
+                out[key] = set(engineer_of_job.get(job_id, ())) if job_id else set()
             case "part_request":
-                request = await db.get(PartRequest, UUID(id_))
-                out[key] = {str(request.engineer_id)} if request else set()
+                out[key] = set(requester.get(id_, ()))
             case "user":
-                user = await db.get(User, UUID(id_))
-                active = user is not None and user.role == "engineer" and user.is_active
-                out[key] = {id_} if active else set()
+                out[key] = {id_} if id_ in active else set()
             case _:
                 out[key] = None
     return out
 
 
-async def _job_audience(db: AsyncSession, job_id: UUID, now: datetime) -> set[str]:
-    row = (
-        await db.execute(select(Job.engineer_id).where(Job.id == job_id, _job_in_window(now)))
-    ).first()
-    return {str(row.engineer_id)} if row and row.engineer_id else set()
+async def _rows(
+    db: AsyncSession, query: Callable[[list[UUID]], Select[Any]], ids: set[UUID]
+) -> list[Row[Any]]:
+    """``query(chunk)`` over ``ids`` in chunks of 500 (bound-parameter limits), rows joined."""
+    wanted = sorted(ids)
+    out: list[Row[Any]] = []
+    for start in range(0, len(wanted), 500):
+        out += (await db.execute(query(wanted[start : start + 500]))).all()
+    return out
