@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "engine": engine,
                 "sync_store": sync_store,
                 "sync_key": settings.token_key().encode(),
+                "built_replicas": set(),  # see ensure_replica
             }
         ),
         lifespan=[lifespan],

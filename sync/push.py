@@ -189,8 +189,8 @@ async def _process(
         last = min(max(i.seq for i in items), last_seq)
         stored = await tx.op_records(device.device_id, first, last)
         records = {r.seq: r for r in stored}
-    # Decide every item first (a decision depends only on seqs and records, not on outcomes):
-    # each entry of ``plan`` is an item to apply or the record whose result is replayed.
+    # Decide all first (decisions depend on seqs and records, not outcomes): ``plan`` holds
+    # items to apply and records whose results are replayed.
     plan: list[PushItem | OpRecord] = []
     stopped = None
     for item in items:
@@ -250,7 +250,7 @@ class _RolledBack(Exception):
 
 
 class _BatchRefused(Exception):
-    """The one-pass batch's flush was refused: roll it back, apply it op by op."""
+    """The one pass's flush was refused: roll it back, apply the batch op by op."""
 
 
 async def _apply_all(
@@ -267,7 +267,9 @@ async def _apply_all(
         await handler.prepare(tx, user_id, [i.op for i in items if i.op is not None])
         try:
             async with tx.savepoint():
-                outcomes = [await _apply(tx, handler, user_id, i, now, alone=False) for i in items]
+                outcomes = [
+                    await _apply(tx, handler, user_id, i, now, batch=handler) for i in items
+                ]
                 try:
                     await handler.flush(tx)
                 except Rejected as refusal:
@@ -275,7 +277,7 @@ async def _apply_all(
             return outcomes
         except _BatchRefused:
             handler.reset()
-    return [await _apply(tx, handler, user_id, i, now, alone=True) for i in items]
+    return [await _apply(tx, handler, user_id, i, now) for i in items]
 
 
 async def _apply(
@@ -285,9 +287,9 @@ async def _apply(
     item: PushItem,
     now: datetime,
     *,
-    alone: bool,
+    batch: BatchHandler[TxT] | None = None,
 ) -> OpOutcome:
-    """One operation; ``alone``: in its own savepoint, flushed before the savepoint ends."""
+    """One operation: in ``batch``'s one pass, or alone in a savepoint (flushed inside it)."""
     if item.op is None:
         return OpOutcome.rejected(INVALID_OPERATION, item.error or "invalid operation")
     if not now - MAX_EVENT_AGE <= item.op.at <= now + MAX_EVENT_LEAD:
@@ -296,10 +298,11 @@ async def _apply(
             f"event time {item.op.at.isoformat()} is more than 24 h ahead of or 90 days "
             f"behind the server ({now.isoformat()})",
         )
-    batch = handler if isinstance(handler, BatchHandler) else None
+    alone = batch is None
+    batch = batch or (handler if isinstance(handler, BatchHandler) else None)
     try:
-        if batch is not None and not alone:
-            outcome = await batch.apply(tx, user_id, item.op)
+        if not alone:
+            outcome = await batch.apply(tx, user_id, item.op)  # type: ignore[union-attr]
         else:
             async with tx.savepoint():
                 if batch is None:

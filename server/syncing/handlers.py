@@ -26,6 +26,7 @@ instead of thousands:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -107,7 +108,7 @@ class PushBatch:
         self._jobs: dict[UUID, Job | None] = {}
         self._parts: dict[UUID, bool] = {}
         self._locations: dict[UUID, StockLocation | None] = {}
-        self._versions: dict[UUID, WorkReport] = {}  # report versions by row id
+        self._versions: dict[UUID, list[WorkReport]] = defaultdict(list)  # by report and job id
         self._versions_of: set[UUID] = set()  # report ids and job ids whose versions are loaded
         self._taken: dict[tuple[type, UUID], bool] = {}
         self._book: Book | None = None
@@ -127,7 +128,7 @@ class PushBatch:
             ],
             job_ids=_uuids(op.job_id for op in ops if isinstance(op, ReportSubmit)),
         )
-        signed_jobs = [v.job_id for v in self._versions.values()]
+        signed_jobs = [v.job_id for versions in self._versions.values() for v in versions]
         await self._load_jobs(
             db, _uuids([*(getattr(op, "job_id", None) for op in ops), *signed_jobs])
         )
@@ -217,8 +218,14 @@ class PushBatch:
         for column, ids in ((WorkReport.report_id, report_ids), (WorkReport.job_id, job_ids)):
             for chunk in _chunks(ids):
                 rows = await db.execute(select(WorkReport).where(column.in_(chunk)))
-                self._versions.update({v.id: v for v in rows.scalars()})
+                for v in rows.scalars():
+                    self._add_version(v)
                 self._versions_of.update(chunk)
+
+    def _add_version(self, version: WorkReport) -> None:
+        for key in (version.report_id, version.job_id):
+            if all(v is not version for v in self._versions[key]):
+                self._versions[key].append(version)
 
     async def _load_taken(
         self, db: AsyncSession, model: type[Feedback | PartRequest | Signature], ids: list[UUID]
@@ -270,11 +277,10 @@ class PushBatch:
         await self._load_versions(
             db, report_ids=[report_id], job_ids=[job_id] if job_id is not None else []
         )
-        return [
-            v
-            for v in self._versions.values()
-            if v.report_id == report_id or (job_id is not None and v.job_id == job_id)
-        ]
+        versions = self._versions[report_id]
+        if job_id is not None:
+            versions = versions + [v for v in self._versions[job_id] if v.report_id != report_id]
+        return versions
 
     # -- the operations ----------------------------------------------------------------------
     async def _job_status(
@@ -353,7 +359,7 @@ class PushBatch:
             received_at=now,
         )
         db.add(report)
-        self._versions[report.id] = report
+        self._add_version(report)
         return OpOutcome.applied({"version": version, "report_sha256": digest})
 
     async def _part_consume(self, db: AsyncSession, user_id: str, op: PartConsume) -> OpOutcome:

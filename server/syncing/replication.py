@@ -159,12 +159,22 @@ async def reconcile(db: AsyncSession, user_id: str) -> int:
     return len(writes)
 
 
-async def ensure_replica(sessions: async_sessionmaker[AsyncSession], user_id: str) -> None:
-    """Build the user's replica log on first use (their first pull), in its own transaction."""
+async def ensure_replica(
+    sessions: async_sessionmaker[AsyncSession], user_id: str, built: set[str] | None = None
+) -> None:
+    """Build the user's replica log on first use (their first pull), in its own transaction.
+
+    ``built`` remembers, for the life of the process, users whose replica is known to exist:
+    a replica is never dropped once built, so later pulls skip the lookup (and its
+    transaction) entirely."""
+    if built is not None and user_id in built:
+        return
     async with sessions() as db:
-        if await db.get(ReplicaHorizon, user_id) is not None:
-            return
-    async with sessions() as db:
-        await begin_write(db)
-        await reconcile(db, user_id)
-        await commit(db)
+        exists = await db.get(ReplicaHorizon, user_id) is not None
+    if not exists:
+        async with sessions() as db:
+            await begin_write(db)
+            await reconcile(db, user_id)
+            await commit(db)
+    if built is not None:
+        built.add(user_id)

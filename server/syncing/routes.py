@@ -46,7 +46,7 @@ def _key(request: Request[Any, Any, Any]) -> bytes:
 @post("/sync/pull", guards=[requires("engineer")], status_code=200, summary="Pull changes")
 async def sync_pull(request: Request[Principal, Any, Any]) -> Response[bytes]:
     user_id = str(request.user.id)
-    await ensure_replica(request.app.state.sessions, user_id)
+    await ensure_replica(request.app.state.sessions, user_id, request.app.state.built_replicas)
     body = await pull(
         _store(request), user_id, await request.body(), key=_key(request), now=datetime.now(UTC)
     )
