@@ -18,12 +18,8 @@ operation did. Either way the result is recorded and ``last_seq`` advances: a po
 never blocks the queue. Any other exception aborts the whole batch (nothing of it commits) and
 propagates.
 
-How the handler runs (``_apply_all``): a plain ``ApplyHandler`` gets a savepoint per operation.
-A ``BatchHandler`` (``sync.outcome``) gets the whole batch in one pass inside one savepoint:
-``prepare``, every ``apply`` (rejections come before any write), one ``flush``. Only if that
-flush is refused is the pass rolled back and run again with a savepoint and a flush per
-operation, so the refusal lands on the operation that caused it and the rest still apply. Both
-passes give the same results; the first costs a few statements per batch, not several per op.
+How the handler runs — a savepoint per operation, or a whole batch in one pass — is
+``sync.apply``.
 
 The batch is one transaction, committed before the response is sent: every result a client
 receives is durable, and a lost response is answered again, identically, by the replay rule.
@@ -34,18 +30,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Final
+from datetime import datetime
 
 import msgspec
 
+from sync.apply import apply_all
 from sync.errors import (
     BadRequest,
     DeviceMismatch,
     IdConflict,
     OutOfOrder,
     PayloadTooLarge,
-    Rejected,
     SyncError,
 )
 from sync.messages import (
@@ -62,11 +57,6 @@ from sync.operations import OPERATION_DECODER, Operation
 from sync.outcome import ApplyHandler, BatchHandler, OpOutcome, TxT
 from sync.store import DeviceState, OpRecord, Store
 from sync.versions import check_versions
-
-MAX_EVENT_LEAD: Final = timedelta(hours=24)
-MAX_EVENT_AGE: Final = timedelta(days=90)
-INVALID_OPERATION: Final = "invalid_operation"
-BAD_EVENT_TIME: Final = "bad_event_time"
 
 _CANONICAL = msgspec.json.Encoder(order="deterministic")
 _ENCODER = msgspec.json.Encoder()
@@ -214,7 +204,7 @@ async def _process(
                 )
                 last_seq = item.seq
     applied = [p for p in plan if isinstance(p, PushItem)]
-    outcomes = await _apply_all(tx, handler, user_id, applied, now)
+    outcomes = await apply_all(tx, handler, user_id, applied, now)
     new = {
         item.seq: _record(device.device_id, item, outcome, now)
         for item, outcome in zip(applied, outcomes, strict=True)
@@ -242,82 +232,3 @@ def _record(device_id: uuid.UUID, item: PushItem, outcome: OpOutcome, now: datet
     # moved to someone else is then still on the server, not lost.
     kept = item.raw if outcome.status == "rejected" else b""
     return OpRecord(device_id, item.seq, item.op_id, item.digest, result, now, kept)
-
-
-class _RolledBack(Exception):
-    def __init__(self, outcome: OpOutcome) -> None:
-        self.outcome = outcome
-
-
-class _BatchRefused(Exception):
-    """The one pass's flush was refused: roll it back, apply the batch op by op."""
-
-
-async def _apply_all(
-    tx: TxT,
-    handler: ApplyHandler[TxT] | BatchHandler[TxT],
-    user_id: str,
-    items: list[PushItem],
-    now: datetime,
-) -> list[OpOutcome]:
-    """Outcomes of ``items``, in order (the module docstring tells the two passes apart)."""
-    if not items:
-        return []
-    if isinstance(handler, BatchHandler):
-        await handler.prepare(tx, user_id, [i.op for i in items if i.op is not None])
-        try:
-            async with tx.savepoint():
-                outcomes = [
-                    await _apply(tx, handler, user_id, i, now, batch=handler) for i in items
-                ]
-                try:
-                    await handler.flush(tx)
-                except Rejected as refusal:
-                    raise _BatchRefused from refusal
-            return outcomes
-        except _BatchRefused:
-            handler.reset()
-    return [await _apply(tx, handler, user_id, i, now) for i in items]
-
-
-async def _apply(
-    tx: TxT,
-    handler: ApplyHandler[TxT] | BatchHandler[TxT],
-    user_id: str,
-    item: PushItem,
-    now: datetime,
-    *,
-    batch: BatchHandler[TxT] | None = None,
-) -> OpOutcome:
-    """One operation: in ``batch``'s one pass, or alone in a savepoint (flushed inside it)."""
-    if item.op is None:
-        return OpOutcome.rejected(INVALID_OPERATION, item.error or "invalid operation")
-    if not now - MAX_EVENT_AGE <= item.op.at <= now + MAX_EVENT_LEAD:
-        return OpOutcome.rejected(
-            BAD_EVENT_TIME,
-            f"event time {item.op.at.isoformat()} is more than 24 h ahead of or 90 days "
-            f"behind the server ({now.isoformat()})",
-        )
-    alone = batch is None
-    batch = batch or (handler if isinstance(handler, BatchHandler) else None)
-    try:
-        if not alone:
-            outcome = await batch.apply(tx, user_id, item.op)  # type: ignore[union-attr]
-        else:
-            async with tx.savepoint():
-                if batch is None:
-                    outcome = await handler(tx, user_id, item.op)  # type: ignore[operator]
-                else:
-                    outcome = await batch.apply(tx, user_id, item.op)
-                    await batch.flush(tx)
-                if outcome.status != "applied":
-                    raise _RolledBack(outcome)
-    except Rejected as rejection:
-        outcome = OpOutcome.rejected(
-            rejection.code, rejection.message, rejection.flags, rejection.result
-        )
-    except _RolledBack as rolled_back:
-        outcome = rolled_back.outcome
-    if alone and batch is not None and outcome.status != "applied":
-        batch.reset()  # its savepoint rolled back: what the handler had read is stale
-    return outcome

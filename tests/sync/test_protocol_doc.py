@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from sync import messages
+from sync.apply import BAD_EVENT_TIME, INVALID_OPERATION
 from sync.blobs import MAX_BLOB_BYTES
 from sync.canonical import report_hash
 from sync.changes import PULL_PAGE_DECODER
@@ -18,7 +19,7 @@ from sync.kinds import KINDS
 from sync.messages import OP_RESULT_DECODER, PULL_REQUEST_DECODER, PUSH_RESPONSE_DECODER
 from sync.operations import OPERATION_TYPES, op_name
 from sync.outcome import FLAGS
-from sync.push import BAD_EVENT_TIME, INVALID_OPERATION, decode_push
+from sync.push import decode_push
 from sync.versions import check_versions
 
 ROOT = Path(__file__).resolve().parents[2]
