@@ -11,8 +11,8 @@ instead of thousands:
 
 - ``prepare`` reads, in one query per table, everything the batch's operations will look at:
   their jobs and stock levels (locked: ``FOR UPDATE`` on PostgreSQL, SQLite's single writer
-  otherwise), parts, locations, report versions, and which feedback, part request and signature
-  ids are taken. Anything not prepared is loaded when first asked for.
+  otherwise), parts, locations, the latest version of each report, and which feedback, part
+  request and signature ids are taken. Anything not prepared is loaded when first asked for.
 - ``apply`` checks one operation against that state, which includes the batch's own earlier
   operations, then adds its rows to the session and its ledger lines to the batch's
   :class:`~server.inventory.ledger.Book`. **Every** ``Rejected`` is raised before the
@@ -32,9 +32,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from server.errors import DomainError
@@ -213,12 +214,17 @@ class PushBatch:
     async def _load_versions(
         self, db: AsyncSession, *, report_ids: list[UUID], job_ids: list[UUID]
     ) -> None:
+        """The latest version of these reports and of these jobs' reports (a job has one
+        logical report, and versions run 1, 2, …: the latest one answers every check)."""
         report_ids = sorted(set(report_ids) - self._versions_of)
         job_ids = sorted(set(job_ids) - self._versions_of)
-        for column, ids in ((WorkReport.report_id, report_ids), (WorkReport.job_id, job_ids)):
+        older = aliased(WorkReport)
+        for name, ids in (("report_id", report_ids), ("job_id", job_ids)):
+            column, same = getattr(WorkReport, name), getattr(older, name)
+            newest = select(func.max(older.version)).where(same == column).scalar_subquery()
             for chunk in _chunks(ids):
-                rows = await db.execute(select(WorkReport).where(column.in_(chunk)))
-                for v in rows.scalars():
+                query = select(WorkReport).where(column.in_(chunk), WorkReport.version == newest)
+                for v in (await db.execute(query)).scalars():
                     self._add_version(v)
                 self._versions_of.update(chunk)
 
@@ -425,13 +431,14 @@ class PushBatch:
     ) -> OpOutcome:
         db = tx.db
         versions = await self._report_versions(db, report_id=op.report_id)
-        signed = next((v for v in versions if v.version == op.report_version), None)
-        if signed is None:
+        signed = max(versions, key=lambda v: v.version, default=None)
+        if signed is None or op.report_version > signed.version:
             raise Rejected("not_found", "no such report version")
         await self._held_job(db, user_id, signed.job_id)
-        latest = max(v.version for v in versions)
-        if op.report_version != latest:
-            raise Rejected("report_superseded", f"version {latest} replaced the signed version")
+        if op.report_version != signed.version:
+            raise Rejected(
+                "report_superseded", f"version {signed.version} replaced the signed version"
+            )
         if stored_report_hash(signed) != op.report_sha256:
             raise Rejected(
                 "report_hash_mismatch", "the signed content differs from the stored report"
