@@ -9,7 +9,8 @@ PostgreSQL (asyncpg) is the scale-out path; the same code runs there.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.extensions.litestar import (
@@ -27,6 +28,15 @@ from server.settings import Settings
 
 MIGRATIONS = "server/migrations"
 WRITE_OPTION = "fieldsync_write"
+IN_CHUNK = 500  # values per IN (…) list: far below SQLite's and asyncpg's bound-parameter limits
+
+_T = TypeVar("_T")
+
+
+def in_chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in slices small enough for one ``IN (…)`` list on every backend."""
+    return (items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK))
+
 
 metadata: MetaData = orm_registry.metadata
 

@@ -55,33 +55,24 @@ async def apply_all(
     """Outcomes of ``items``, in order (the module docstring tells the two passes apart)."""
     if not items:
         return []
-    if isinstance(handler, BatchHandler):
-        await handler.prepare(tx, user_id, [i.op for i in items if i.op is not None])
+    batch = handler if isinstance(handler, BatchHandler) else None
+    if batch is not None:
+        await batch.prepare(tx, user_id, [i.op for i in items if i.op is not None])
         try:
             async with tx.savepoint():
-                outcomes = [
-                    await _apply(tx, handler, user_id, i, now, batch=handler) for i in items
-                ]
+                outcomes = [await _in_pass(tx, batch, user_id, i, now) for i in items]
                 try:
-                    await handler.flush(tx)
+                    await batch.flush(tx)
                 except Rejected as refusal:
                     raise _BatchRefused from refusal
             return outcomes
         except _BatchRefused:
-            handler.reset()
-    return [await _apply(tx, handler, user_id, i, now) for i in items]
+            batch.reset()
+    return [await _alone(tx, handler, batch, user_id, i, now) for i in items]
 
 
-async def _apply(
-    tx: TxT,
-    handler: ApplyHandler[TxT] | BatchHandler[TxT],
-    user_id: str,
-    item: Item,
-    now: datetime,
-    *,
-    batch: BatchHandler[TxT] | None = None,
-) -> OpOutcome:
-    """One operation: in ``batch``'s one pass, or alone in a savepoint (flushed inside it)."""
+def _refused_by_engine(item: Item, now: datetime) -> OpOutcome | None:
+    """The engine's own checks, before any handler sees the operation."""
     if item.op is None:
         return OpOutcome.rejected(INVALID_OPERATION, item.error or "invalid operation")
     if not now - MAX_EVENT_AGE <= item.op.at <= now + MAX_EVENT_LEAD:
@@ -90,26 +81,52 @@ async def _apply(
             f"event time {item.op.at.isoformat()} is more than 24 h ahead of or 90 days "
             f"behind the server ({now.isoformat()})",
         )
-    alone = batch is None
-    batch = batch or (handler if isinstance(handler, BatchHandler) else None)
+    return None
+
+
+def _rejected(rejection: Rejected) -> OpOutcome:
+    return OpOutcome.rejected(rejection.code, rejection.message, rejection.flags, rejection.result)
+
+
+async def _in_pass(
+    tx: TxT, batch: BatchHandler[TxT], user_id: str, item: Item, now: datetime
+) -> OpOutcome:
+    """One operation of the one pass: nothing to roll back, its rejections precede its writes."""
+    if (refused := _refused_by_engine(item, now)) is not None:
+        return refused
+    assert item.op is not None  # a missing operation is refused above
     try:
-        if not alone:
-            outcome = await batch.apply(tx, user_id, item.op)  # type: ignore[union-attr]
-        else:
-            async with tx.savepoint():
-                if batch is None:
-                    outcome = await handler(tx, user_id, item.op)  # type: ignore[operator]
-                else:
-                    outcome = await batch.apply(tx, user_id, item.op)
-                    await batch.flush(tx)
-                if outcome.status != "applied":
-                    raise _RolledBack(outcome)
+        return await batch.apply(tx, user_id, item.op)
     except Rejected as rejection:
-        outcome = OpOutcome.rejected(
-            rejection.code, rejection.message, rejection.flags, rejection.result
-        )
+        return _rejected(rejection)
+
+
+async def _alone(
+    tx: TxT,
+    handler: ApplyHandler[TxT] | BatchHandler[TxT],
+    batch: BatchHandler[TxT] | None,
+    user_id: str,
+    item: Item,
+    now: datetime,
+) -> OpOutcome:
+    """One operation in its own savepoint (a batch handler's writes flushed inside it)."""
+    if (refused := _refused_by_engine(item, now)) is not None:
+        return refused
+    assert item.op is not None  # a missing operation is refused above
+    try:
+        async with tx.savepoint():
+            if batch is None:
+                outcome = await handler(tx, user_id, item.op)  # type: ignore[operator]
+            else:
+                outcome = await batch.apply(tx, user_id, item.op)
+                await batch.flush(tx)
+            if outcome.status != "applied":
+                raise _RolledBack(outcome)
+        return outcome
+    except Rejected as rejection:
+        outcome = _rejected(rejection)
     except _RolledBack as rolled_back:
         outcome = rolled_back.outcome
-    if alone and batch is not None and outcome.status != "applied":
+    if batch is not None:
         batch.reset()  # its savepoint rolled back: what the handler had read is stale
     return outcome

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.database import begin_write
+from server.database import begin_write, in_chunks
 from server.errors import Conflict, Invalid
 from server.inventory.models import MOVEMENT_KINDS, Part, StockLevel, StockLocation, StockMovement
 from server.syncing.replication import touch
@@ -80,8 +80,7 @@ class Book:
         if not wanted:
             return
         await begin_write(self._db)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for chunk in in_chunks(wanted):
             query = (
                 select(StockLevel.part_id, StockLevel.location_id, StockLevel.on_hand)
                 .where(tuple_(StockLevel.part_id, StockLevel.location_id).in_(chunk))
@@ -148,6 +147,7 @@ class Book:
         number the new lines, so the session inserts them in one statement rather than one
         ``INSERT … RETURNING id`` each (an autoincrement key is otherwise fetched row by row)."""
         await self._number_lines()
+        now = datetime.now(UTC)
         rows = [
             {
                 "part_id": part_id,
@@ -155,7 +155,7 @@ class Book:
                 "on_hand": delta,
                 "reserved": 0,
                 "reorder_point": 0,
-                "updated_at": datetime.now(UTC),
+                "updated_at": now,
             }
             for (part_id, location_id), delta in self._pending.items()
             if delta

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, ProductModel, Site
+from server.database import in_chunks
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job, ServiceRequest
 from server.knowledge.models import KnowledgeArticle
@@ -345,8 +346,6 @@ RENDERERS: dict[str, Renderer] = {
     "user": _users,
 }
 
-_BATCH = 500  # keeps IN lists well below every backend's parameter limit
-
 
 async def render(db: AsyncSession, keys: Iterable[str]) -> dict[str, bytes]:
     """The change each document key should carry now: its put, or a remove if it is gone."""
@@ -356,9 +355,8 @@ async def render(db: AsyncSession, keys: Iterable[str]) -> dict[str, bytes]:
         by_kind[kind].append(id_)
     out: dict[str, bytes] = {}
     for kind, ids in by_kind.items():
-        for start in range(0, len(ids), _BATCH):
-            chunk = ids[start : start + _BATCH]
-            found = await RENDERERS[kind](db, chunk)
+        for chunk in in_chunks(ids):
+            found = await RENDERERS[kind](db, list(chunk))
             for id_ in chunk:
                 hit = found.get(id_)
                 out[f"{kind}:{id_}"] = (

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -38,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
+from server.database import in_chunks
 from server.errors import DomainError
 from server.feedback.models import Feedback
 from server.inventory.ledger import Book
@@ -65,8 +65,6 @@ from sync.operations import (
 )
 from sync.outcome import OVERDRAW, OVERWRITE, OpOutcome
 
-_CHUNK = 500  # ids per IN (…) list: well under SQLite's 32,766 bound parameters
-
 # Rows whose ids a device chooses (a taken id is ``duplicate_id``), with the name it is told.
 _CHOSEN_IDS: dict[type[Feedback | PartRequest | Signature], str] = {
     Feedback: "feedback",
@@ -76,10 +74,10 @@ _CHOSEN_IDS: dict[type[Feedback | PartRequest | Signature], str] = {
 
 
 def _uuid(value: str | UUID, what: str) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(value)
-    except ValueError:
-        raise Rejected("not_found", f"no such {what}") from None
+    parsed = _maybe_uuid(value)
+    if parsed is None:
+        raise Rejected("not_found", f"no such {what}")
+    return parsed
 
 
 def _maybe_uuid(value: str | UUID | None) -> UUID | None:
@@ -92,10 +90,6 @@ def _maybe_uuid(value: str | UUID | None) -> UUID | None:
 def _uuids(values: Iterable[str | UUID | None]) -> list[UUID]:
     """The well-formed ids among ``values`` (a malformed one is rejected when its op applies)."""
     return sorted({u for u in map(_maybe_uuid, values) if u is not None})
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    return (items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK))
 
 
 class PushBatch:
@@ -193,20 +187,20 @@ class PushBatch:
     async def _load_jobs(self, db: AsyncSession, ids: list[UUID]) -> None:
         """Lock and load jobs, in id order so two batches never wait on each other in a cycle."""
         ids = [i for i in ids if i not in self._jobs]
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             query = select(Job).where(Job.id.in_(chunk)).order_by(Job.id).with_for_update()
             found = {j.id: j for j in (await db.execute(query)).scalars()}
             self._jobs.update({i: found.get(i) for i in chunk})
 
     async def _load_parts(self, db: AsyncSession, ids: list[UUID]) -> None:
         ids = [i for i in ids if i not in self._parts]
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             found = set((await db.execute(select(Part.id).where(Part.id.in_(chunk)))).scalars())
             self._parts.update({i: i in found for i in chunk})
 
     async def _load_locations(self, db: AsyncSession, ids: list[UUID]) -> None:
         ids = [i for i in ids if i not in self._locations]
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             query = select(StockLocation).where(StockLocation.id.in_(chunk))
             found = {loc.id: loc for loc in (await db.execute(query)).scalars()}
             self._locations.update({i: found.get(i) for i in chunk})
@@ -222,7 +216,7 @@ class PushBatch:
         for name, ids in (("report_id", report_ids), ("job_id", job_ids)):
             column, same = getattr(WorkReport, name), getattr(older, name)
             newest = select(func.max(older.version)).where(same == column).scalar_subquery()
-            for chunk in _chunks(ids):
+            for chunk in in_chunks(ids):
                 query = select(WorkReport).where(column.in_(chunk), WorkReport.version == newest)
                 for v in (await db.execute(query)).scalars():
                     self._add_version(v)
@@ -237,7 +231,7 @@ class PushBatch:
         self, db: AsyncSession, model: type[Feedback | PartRequest | Signature], ids: list[UUID]
     ) -> None:
         ids = sorted({i for i in ids if (model, i) not in self._taken})
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             query = select(model.id).where(model.id.in_(chunk))
             found = set((await db.execute(query)).scalars())
             self._taken.update({(model, i): i in found for i in chunk})

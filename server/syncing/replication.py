@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, Site
-from server.database import begin_write
+from server.database import begin_write, in_chunks
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -104,10 +104,10 @@ async def replicate(db: AsyncSession) -> None:
     built = await built_replicas(db)
     wanted = await audience(db, keys)
     held: dict[str, dict[str, bytes]] = {k: {} for k in keys}
-    for start in range(0, len(keys), 500):
+    for chunk in in_chunks(keys):
         rows = await db.execute(
             select(ReplicaChange.doc_key, ReplicaChange.user_id, ReplicaChange.change).where(
-                ReplicaChange.doc_key.in_(keys[start : start + 500]), ReplicaChange.op == "put"
+                ReplicaChange.doc_key.in_(chunk), ReplicaChange.op == "put"
             )
         )
         for row in rows:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.customers.models import Asset
+from server.database import in_chunks
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -170,7 +171,8 @@ async def audience(
             {UUID(i) for i in ids["user"]},
         )
     }
-    everyone = set(await engineers(db)) if ids["part"] or locations else set()
+    warehouses = any(loc.kind == "warehouse" for loc in locations.values())
+    everyone = set(await engineers(db)) if ids["part"] or warehouses else set()
 
     def of_location(id_: str) -> set[str]:
         loc = locations.get(location_of[id_])
@@ -205,9 +207,8 @@ async def audience(
 async def _rows(
     db: AsyncSession, query: Callable[[list[UUID]], Select[Any]], ids: set[UUID]
 ) -> list[Row[Any]]:
-    """``query(chunk)`` over ``ids`` in chunks of 500 (bound-parameter limits), rows joined."""
-    wanted = sorted(ids)
+    """``query(chunk)`` over ``ids`` in chunks (bound-parameter limits), rows joined."""
     out: list[Row[Any]] = []
-    for start in range(0, len(wanted), 500):
-        out += (await db.execute(query(wanted[start : start + 500]))).all()
+    for chunk in in_chunks(sorted(ids)):
+        out += (await db.execute(query(list(chunk)))).all()
     return out
