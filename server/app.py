@@ -22,7 +22,7 @@ from server import health
 from server.accounts import routes as accounts
 from server.accounts.auth import build_jwt_auth
 from server.customers import routes as customers
-from server.database import alchemy_config, create_engine, load_models
+from server.database import alchemy_config, create_engine, load_models, reads_for
 from server.errors import exception_handlers
 from server.inventory import routes as inventory
 from server.jobs import routes as jobs
@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = create_engine(settings)
     alchemy = alchemy_config(settings, engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    jwt_auth = build_jwt_auth(settings, sessions)
+    reads = reads_for(engine)
+    jwt_auth = build_jwt_auth(settings, reads)
     sync_store = SqlStore(sessions, before_commit=replicate)
 
     @asynccontextmanager
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             with contextlib.suppress(asyncio.CancelledError):
                 await compactor
             await engine.dispose()
+            reads.dispose()
 
     api = Router(
         path="/",

@@ -17,9 +17,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.accounts.models import AuthSession, User
+from server.database import Reads
 from server.errors import Forbidden
 from server.settings import Settings
 
@@ -39,9 +39,7 @@ class Principal(msgspec.Struct, frozen=True):
     session_id: UUID
 
 
-def build_jwt_auth(
-    settings: Settings, sessions: async_sessionmaker[Any]
-) -> JWTAuth[Principal, Token]:
+def build_jwt_auth(settings: Settings, reads: Reads) -> JWTAuth[Principal, Token]:
     async def retrieve_user(
         token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
@@ -50,9 +48,9 @@ def build_jwt_auth(
             session_id = UUID(str(token.extras.get("sid", "")))
         except ValueError:
             return None
-        async with sessions() as db:
+        async with reads.transaction() as read:
             row = (
-                await db.execute(
+                await read.execute(
                     select(User.username, User.display_name, User.role)
                     .join(AuthSession, AuthSession.user_id == User.id)
                     .where(

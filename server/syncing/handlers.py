@@ -212,8 +212,12 @@ class PushBatch:
         logical report, and versions run 1, 2, …: the latest one answers every check)."""
         report_ids = sorted(set(report_ids) - self._versions_of)
         job_ids = sorted(set(job_ids) - self._versions_of)
+        if not report_ids and not job_ids:
+            return  # the common case inside a batch: building the query costs more than a lookup
         older = aliased(WorkReport)
         for name, ids in (("report_id", report_ids), ("job_id", job_ids)):
+            if not ids:
+                continue
             column, same = getattr(WorkReport, name), getattr(older, name)
             newest = select(func.max(older.version)).where(same == column).scalar_subquery()
             for chunk in in_chunks(ids):

@@ -34,9 +34,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
-from server.database import begin_write
+from server.database import ReadTx, begin_write, reads_for
 from server.syncing.models import (
     REPLICA_SEQ,
     BlobRecord,
@@ -76,18 +78,24 @@ class SqlStore:
     ) -> None:
         self._sessions = sessions
         self._before_commit = before_commit
+        engine: AsyncEngine = sessions.kw["bind"]
+        self._reads = reads_for(engine)
+        self._is_pg = engine.dialect.name == "postgresql"
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTx]:
-        """A unit of work. ``write=False`` for pulls: a plain read transaction that never
-        queues behind writers (SQLite WAL readers run beside the one writer)."""
+        """A unit of work. ``write=False`` for pulls and lookups: a read-only transaction on
+        ``server.database.Reads`` (no ORM session), which never queues behind writers."""
+        if not write:
+            async with self._reads.transaction() as read:
+                yield SqlReadTx(read, is_pg=self._is_pg)
+            return
         async with self._sessions() as db:
-            if write:
-                await begin_write(db)
+            await begin_write(db)
             tx = SqlTx(db)
             try:
                 yield tx
-                if write and self._before_commit is not None:
+                if self._before_commit is not None:
                     await self._before_commit(db)
             except BaseException:
                 await db.rollback()
@@ -96,12 +104,19 @@ class SqlStore:
 
 
 class SqlTx:
-    """One open transaction over an ``AsyncSession``; business handlers use ``tx.db`` too,
-    so an operation's effects and its record commit or roll back together."""
+    """One open write transaction over an ``AsyncSession``; business handlers use ``tx.db``
+    too, so an operation's effects and its record commit or roll back together."""
 
     def __init__(self, db: AsyncSession) -> None:
-        self.db = db
+        self._db = db
         self.is_pg = db.get_bind().dialect.name == "postgresql"
+
+    @property
+    def db(self) -> AsyncSession:
+        return self._db
+
+    async def _execute(self, statement: Executable) -> Result[Any]:
+        return await self._db.execute(statement)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -114,7 +129,7 @@ class SqlTx:
     # -- devices and op records -----------------------------------------------------------
     async def device(self, device_id: uuid.UUID) -> DeviceState | None:
         row = (
-            await self.db.execute(
+            await self._execute(
                 select(Device.user_id, Device.last_seq).where(Device.id == device_id)
             )
         ).first()
@@ -133,15 +148,20 @@ class SqlTx:
         return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
 
     async def op_records(self, device_id: uuid.UUID, first: int, last: int) -> list[OpRecord]:
-        rows = await self.db.execute(
-            select(OperationRecord)
+        rows = await self._execute(
+            select(
+                OperationRecord.device_id,
+                OperationRecord.seq,
+                OperationRecord.op_id,
+                OperationRecord.body_sha256,
+                OperationRecord.result,
+                OperationRecord.received_at,
+                OperationRecord.body,
+            )
             .where(OperationRecord.device_id == device_id, OperationRecord.seq.between(first, last))
             .order_by(OperationRecord.seq)
         )
-        return [
-            OpRecord(r.device_id, r.seq, r.op_id, r.body_sha256, r.result, r.received_at, r.body)
-            for r in rows.scalars()
-        ]
+        return [OpRecord(*r) for r in rows]
 
     async def save_ops(
         self, device_id: uuid.UUID, records: Sequence[OpRecord], last_seq: int
@@ -227,7 +247,7 @@ class SqlTx:
         )
 
     async def holders(self, doc_key: str) -> list[str]:
-        rows = await self.db.execute(
+        rows = await self._execute(
             select(ReplicaChange.user_id)
             .where(ReplicaChange.doc_key == doc_key, ReplicaChange.op == "put")
             .order_by(ReplicaChange.user_id)
@@ -253,11 +273,11 @@ class SqlTx:
             .order_by(ReplicaChange.txid, ReplicaChange.seq)
             .limit(limit)
         )
-        return [((r.txid, r.seq), r.change) for r in await self.db.execute(query)]
+        return [((r.txid, r.seq), r.change) for r in await self._execute(query)]
 
     async def head(self, user_id: str) -> Position:
         row = (
-            await self.db.execute(
+            await self._execute(
                 select(ReplicaChange.txid, ReplicaChange.seq)
                 .where(ReplicaChange.user_id == user_id, self._committed())
                 .order_by(ReplicaChange.txid.desc(), ReplicaChange.seq.desc())
@@ -267,7 +287,13 @@ class SqlTx:
         return (row.txid, row.seq) if row else START
 
     async def horizon(self, user_id: str) -> Position:
-        row = await self.db.get(ReplicaHorizon, user_id)
+        row = (
+            await self._execute(
+                select(ReplicaHorizon.txid, ReplicaHorizon.seq).where(
+                    ReplicaHorizon.user_id == user_id
+                )
+            )
+        ).first()
         return (row.txid, row.seq) if row else START
 
     async def purge_removes(self, older_than: datetime) -> int:
@@ -313,7 +339,7 @@ class SqlTx:
     async def missing_blobs(self, hashes: Sequence[str]) -> list[str]:
         present = set(
             (
-                await self.db.execute(
+                await self._execute(
                     select(BlobRecord.sha256).where(BlobRecord.sha256.in_(list(hashes)))
                 )
             ).scalars()
@@ -321,5 +347,24 @@ class SqlTx:
         return [h for h in hashes if h not in present]
 
     async def get_blob(self, sha256: str) -> Blob | None:
-        row = await self.db.get(BlobRecord, sha256)
-        return Blob(row.sha256, row.content_type, row.data) if row else None
+        row = (
+            await self._execute(
+                select(BlobRecord.content_type, BlobRecord.data).where(BlobRecord.sha256 == sha256)
+            )
+        ).first()
+        return Blob(sha256, row.content_type, row.data) if row else None
+
+
+class SqlReadTx(SqlTx):
+    """A read-only transaction on ``server.database.Reads``: the same reads, no ORM session."""
+
+    def __init__(self, reader: ReadTx, *, is_pg: bool) -> None:
+        self._reader = reader
+        self.is_pg = is_pg
+
+    @property
+    def db(self) -> AsyncSession:
+        raise RuntimeError("a read transaction has no ORM session")
+
+    async def _execute(self, statement: Executable) -> Result[Any]:
+        return await self._reader.execute(statement)

@@ -96,8 +96,12 @@ class NaiveTx(SqlTx):
 class NaiveStore(SqlStore):
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTx]:
-        async with super().transaction(write=write) as tx:
-            yield NaiveTx(tx.db)
+        if write:
+            async with super().transaction() as tx:
+                yield NaiveTx(tx.db)
+            return
+        async with self._sessions() as db:  # the strawman reads through a plain session
+            yield NaiveTx(db)
 
 
 # -- helpers ------------------------------------------------------------------------------------
