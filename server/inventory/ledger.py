@@ -10,9 +10,9 @@ Rules that must stay true (a test checks them on SQLite and PostgreSQL):
   one level all count. Checks against the current level (the below-zero rule, the ``overdraw``
   flag) read it locked: ``FOR UPDATE`` on PostgreSQL, the single writer on SQLite.
 - Lines go through a :class:`Book`: ``load`` the levels, ``record`` lines (checked against the
-  running level, nothing written yet), ``flush`` every level's summed delta in one statement. A
-  sync push records hundreds of lines with one load and one flush; :func:`record_movement` and
-  :func:`transfer` are books of one and two lines.
+  running level, nothing written yet), ``flush`` the lines in one insert and every level's summed
+  delta in one upsert. A sync push records hundreds of lines with one load and one flush;
+  :func:`record_movement` and :func:`transfer` are books of one and two lines.
 - Field consumption may take ``on_hand`` below zero: the part is physically gone, so the line is
   accepted and flagged ``overdraw`` for logistics to reconcile (DESIGN §5). Any other outgoing
   movement (a transfer, a negative adjustment or return) from stock that is not there is a
@@ -30,7 +30,7 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 import msgspec
-from sqlalchemy import Table, exists, func, select, text, tuple_
+from sqlalchemy import Sequence, Table, exists, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +64,12 @@ class LedgerMismatch(msgspec.Struct, frozen=True):
     ledger_sum: int
 
 
+Line = dict[str, Any]
+"""One recorded ledger line: its ``stock_movements`` row (``id`` is set when the book flushes).
+:func:`record_movement` and :func:`transfer` hand callers ``StockMovement`` objects (transient:
+the row is already written) built from it."""
+
+
 class Book:
     """Ledger lines of one unit of work, and the running level of every stock they move."""
 
@@ -71,7 +77,7 @@ class Book:
         self._db = db
         self._on_hand: dict[tuple[UUID, UUID], int] = {}  # (part, location) -> level incl. lines
         self._pending: dict[tuple[UUID, UUID], int] = {}  # summed deltas not yet written
-        self._lines: list[StockMovement] = []  # recorded lines not yet given an id
+        self._lines: list[Line] = []  # recorded lines not yet written
 
     async def load(self, pairs: Iterable[tuple[UUID, UUID]]) -> None:
         """Read and lock the levels of these ``(part_id, location_id)`` pairs (in location, part
@@ -107,11 +113,12 @@ class Book:
         shipment_id: UUID | None = None,
         transfer_ref: str = "",
         note: str = "",
-    ) -> StockMovement:
-        """Add one line to the session and the running level; nothing is written until
-        :meth:`flush`. Raises :class:`Invalid` (naming the field) for a bad kind, delta or time,
-        and :class:`Conflict` when a non-consumption line would take stock below zero; either
-        way nothing is recorded. The pair must be loaded; part and location must exist."""
+    ) -> Line:
+        """Add one line to the book and the running level; nothing is written until
+        :meth:`flush`, which gives the line its ``id``. Raises :class:`Invalid` (naming the
+        field) for a bad kind, delta or time, and :class:`Conflict` when a non-consumption line
+        would take stock below zero; either way nothing is recorded. The pair must be loaded;
+        part and location must exist."""
         _check(kind, qty_delta, at, transfer_ref, note)
         key = (part_id, location_id)
         on_hand = self._on_hand[key] + qty_delta
@@ -124,29 +131,33 @@ class Book:
         self._pending[key] = self._pending.get(key, 0) + qty_delta
         # Level changes are Core statements, invisible to flush tracking: tell replication.
         touch(self._db, f"stock:{location_id}/{part_id}")
-        movement = StockMovement(
-            part_id=part_id,
-            location_id=location_id,
-            kind=kind,
-            qty_delta=qty_delta,
-            at=at,
-            recorded_at=datetime.now(UTC),
-            actor_id=actor_id,
-            job_id=job_id,
-            shipment_id=shipment_id,
-            transfer_ref=transfer_ref,
-            overdraw=kind in MAY_OVERDRAW and on_hand < 0,
-            note=note,
-        )
-        self._db.add(movement)
-        self._lines.append(movement)
-        return movement
+        line: Line = {
+            "part_id": part_id,
+            "location_id": location_id,
+            "kind": kind,
+            "qty_delta": qty_delta,
+            "at": at,
+            "recorded_at": datetime.now(UTC),
+            "actor_id": actor_id,
+            "job_id": job_id,
+            "shipment_id": shipment_id,
+            "transfer_ref": transfer_ref,
+            "overdraw": kind in MAY_OVERDRAW and on_hand < 0,
+            "note": note,
+        }
+        self._lines.append(line)
+        return line
 
     async def flush(self) -> None:
-        """Move every level by its lines' summed delta (one upsert that adds, for all levels) and
-        number the new lines, so the session inserts them in one statement rather than one
-        ``INSERT … RETURNING id`` each (an autoincrement key is otherwise fetched row by row)."""
-        await self._number_lines()
+        """Insert the recorded lines (numbered here, so one executemany inserts them all rather
+        than one ``INSERT … RETURNING id`` each) and move every level by its lines' summed delta
+        (one upsert that adds, for all levels). Lines are Core rows, not ORM objects: a push
+        records hundreds, and an ORM object costs more to build and flush than its insert."""
+        lines, self._lines = self._lines, []
+        if lines:
+            with self._db.no_autoflush:  # the caller flushes the session when it is ready
+                await self._number(lines)
+            await self._db.execute(insert(cast(Table, StockMovement.__table__)), lines)
         now = datetime.now(UTC)
         rows = [
             {
@@ -164,8 +175,8 @@ class Book:
         if not rows:
             return
         level = cast(Table, StockLevel.__table__)
-        insert = pg_insert if self._db.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(level)
+        upsert = pg_insert if self._db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = upsert(level)
         await self._db.execute(
             stmt.on_conflict_do_update(
                 index_elements=[level.c.part_id, level.c.location_id],
@@ -177,28 +188,16 @@ class Book:
             rows,
         )
 
-    async def _number_lines(self) -> None:
-        lines, self._lines = [m for m in self._lines if m.id is None], []
-        if not lines:
-            return
+    async def _number(self, lines: list[Line]) -> None:
         if self._db.get_bind().dialect.name == "postgresql":
-            ids: list[int] = list(
-                (
-                    await self._db.execute(
-                        text(
-                            "SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) "
-                            "FROM generate_series(1, :n)"
-                        ),
-                        {"n": len(lines)},
-                    )
-                ).scalars()
-            )
+            seq = cast(Sequence, cast(Table, StockMovement.__table__).c.id.default)
+            numbers = select(seq.next_value()).select_from(func.generate_series(1, len(lines)))
+            ids: list[int] = list((await self._db.execute(numbers)).scalars())
         else:  # the writer lock is held (load() began the write): nobody else numbers lines
-            with self._db.no_autoflush:  # the lines must not be inserted before they are numbered
-                top = await self._db.scalar(select(func.max(StockMovement.id)))
+            top = await self._db.scalar(select(func.max(StockMovement.id)))
             ids = list(range((top or 0) + 1, (top or 0) + 1 + len(lines)))
-        for movement, id_ in zip(lines, ids, strict=True):
-            movement.id = id_
+        for line, id_ in zip(lines, ids, strict=True):
+            line["id"] = id_
 
 
 async def record_movement(
@@ -226,7 +225,7 @@ async def record_movement(
     await _check_exists(db, part_id, location_id)
     book = Book(db)
     await book.load([(part_id, location_id)])
-    movement = book.record(
+    line = book.record(
         part_id=part_id,
         location_id=location_id,
         kind=kind,
@@ -238,9 +237,9 @@ async def record_movement(
         transfer_ref=transfer_ref,
         note=note,
     )
+    await db.flush()  # rows the line refers to (a new shipment, say) are written first
     await book.flush()
-    await db.flush()
-    return movement
+    return StockMovement(**line)
 
 
 async def transfer(
@@ -288,9 +287,9 @@ async def transfer(
     except Conflict as exc:
         raise Conflict("not enough stock at the source for this transfer", field="qty") from exc
     into = book.record(location_id=to_location_id, kind="transfer_in", qty_delta=qty, **common)
-    await book.flush()
     await db.flush()
-    return out, into
+    await book.flush()
+    return StockMovement(**out), StockMovement(**into)
 
 
 async def verify_ledger(db: AsyncSession) -> list[LedgerMismatch]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from server.inventory.models import StockMovement
+from sqlalchemy import Boolean, ForeignKey, Integer, Select, String, Text, UniqueConstraint, func
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 
 class WorkReport(UUIDv7Base):
@@ -46,6 +46,18 @@ class WorkReport(UUIDv7Base):
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
 
 
+def latest_versions(
+    by: Literal["report_id", "job_id"], ids: Sequence[UUID]
+) -> Select[tuple[WorkReport]]:
+    """The latest version of each of these reports (``by="report_id"``) or of these jobs' reports
+    (``by="job_id"``; a job has one logical report). Reads one row per report whatever the
+    number of versions (a unique ``(…, version)`` index answers the ``max``)."""
+    older = aliased(WorkReport)
+    column, same = getattr(WorkReport, by), getattr(older, by)
+    newest = sql_select(func.max(older.version)).where(same == column).scalar_subquery()
+    return sql_select(WorkReport).where(column.in_(ids), WorkReport.version == newest)
+
+
 class PartUsage(UUIDv7Base):
     __tablename__ = "part_usages"
 
@@ -56,9 +68,6 @@ class PartUsage(UUIDv7Base):
     qty: Mapped[int] = mapped_column(Integer)
     movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"), nullable=True)
     used_at: Mapped[datetime] = mapped_column(DateTimeUTC)
-    # Lets a usage and its ledger line be added together and flushed in one batch: the unit of
-    # work inserts the movement first and fills in ``movement_id``.
-    movement: Mapped[StockMovement | None] = relationship(lazy="raise")
 
 
 class Signature(UUIDv7Base):
@@ -73,6 +82,9 @@ class Signature(UUIDv7Base):
     signed_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     channel: Mapped[str] = mapped_column(String(10), default="device")
+    # Never loaded (code sets ``report_id``): it tells the unit of work to insert a report
+    # version before a signature of it when one push adds both.
+    report: Mapped[WorkReport] = relationship(lazy="raise")
 
 
 class SignoffLink(UUIDv7Base):

@@ -23,7 +23,7 @@ from server.database import in_chunks
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job, ServiceRequest
 from server.knowledge.models import KnowledgeArticle
-from server.reports.models import Signature, WorkReport
+from server.reports.models import Signature, WorkReport, latest_versions
 from sync.changes import encode_put, encode_remove
 from sync.kinds import split_key
 
@@ -144,14 +144,8 @@ async def _history(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc
     jobs = {str(j.id): (j, name) for j, name in rows.tuples()}
     reports: dict[str, WorkReport] = {}
     if jobs:
-        for r in (
-            await db.execute(
-                select(WorkReport).where(WorkReport.job_id.in_([j.id for j, _ in jobs.values()]))
-            )
-        ).scalars():
-            key = str(r.job_id)
-            if key not in reports or r.version > reports[key].version:
-                reports[key] = r
+        latest = latest_versions("job_id", [j.id for j, _ in jobs.values()])
+        reports = {str(r.job_id): r for r in (await db.execute(latest)).scalars()}
     out: dict[str, tuple[int, Doc]] = {}
     for key, (job, engineer_name) in jobs.items():
         rep = reports.get(key)
@@ -260,15 +254,11 @@ async def _articles(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Do
 async def _reports(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
     """A report (id = the logical report id the device chose), as its latest version."""
     rows = await db.execute(
-        select(WorkReport, Signature)
+        latest_versions("report_id", _uuids(ids))
+        .add_columns(Signature)
         .outerjoin(Signature, Signature.report_id == WorkReport.id)
-        .where(WorkReport.report_id.in_(_uuids(ids)))
     )
-    latest: dict[str, tuple[WorkReport, Signature | None]] = {}
-    for r, sig in rows.tuples():
-        key = str(r.report_id)
-        if key not in latest or r.version > latest[key][0].version:
-            latest[key] = (r, sig)
+    latest = {str(r.report_id): (r, sig) for r, sig in rows.tuples()}
     return {
         key: (
             r.version,

@@ -29,23 +29,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any, Literal, cast
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from server.database import in_chunks
 from server.errors import DomainError
 from server.feedback.models import Feedback
-from server.inventory.ledger import Book
+from server.inventory.ledger import Book, Line
 from server.inventory.models import Part, PartRequest, StockLocation
 from server.jobs.events import move
 from server.jobs.models import Job
 from server.reports.form import stored_report_hash
-from server.reports.models import PartUsage, Signature, WorkReport
+from server.reports.models import PartUsage, Signature, WorkReport, latest_versions
 from server.syncing.store import SqlTx
 from sync import jobstatus
 from sync.blobs import pending_flags
@@ -107,6 +107,7 @@ class PushBatch:
         self._versions_of: set[UUID] = set()  # report ids and job ids whose versions are loaded
         self._taken: dict[tuple[type, UUID], bool] = {}
         self._book: Book | None = None
+        self._usages: list[tuple[dict[str, Any], Line]] = []  # part usages and their ledger lines
 
     def _ledger(self, db: AsyncSession) -> Book:
         if self._book is None:
@@ -171,6 +172,10 @@ class PushBatch:
         try:
             if self._book is not None:
                 await self._book.flush()
+            if self._usages:  # after the ledger lines: a usage names its line
+                usages = [usage | {"movement_id": line["id"]} for usage, line in self._usages]
+                self._usages.clear()
+                await tx.db.execute(insert(cast(Table, PartUsage.__table__)), usages)
             await tx.db.flush()
         except IntegrityError as exc:
             raise Rejected(
@@ -214,15 +219,13 @@ class PushBatch:
         job_ids = sorted(set(job_ids) - self._versions_of)
         if not report_ids and not job_ids:
             return  # the common case inside a batch: building the query costs more than a lookup
-        older = aliased(WorkReport)
-        for name, ids in (("report_id", report_ids), ("job_id", job_ids)):
-            if not ids:
-                continue
-            column, same = getattr(WorkReport, name), getattr(older, name)
-            newest = select(func.max(older.version)).where(same == column).scalar_subquery()
+        wanted: dict[Literal["report_id", "job_id"], list[UUID]] = {
+            "report_id": report_ids,
+            "job_id": job_ids,
+        }
+        for by, ids in wanted.items():
             for chunk in in_chunks(ids):
-                query = select(WorkReport).where(column.in_(chunk), WorkReport.version == newest)
-                for v in (await db.execute(query)).scalars():
+                for v in (await db.execute(latest_versions(by, chunk))).scalars():
                     self._add_version(v)
                 self._versions_of.update(chunk)
 
@@ -378,7 +381,7 @@ class PushBatch:
             raise Rejected("forbidden", "parts are consumed from your own van only")
         book = self._ledger(db)
         await book.load([(part_id, location_id)])
-        movement = book.record(
+        line = book.record(
             part_id=part_id,
             location_id=location_id,
             kind="consumption",
@@ -389,18 +392,10 @@ class PushBatch:
             note=f"op {op.id}",
         )
         if job is not None:
-            db.add(
-                PartUsage(
-                    job_id=job.id,
-                    part_id=part_id,
-                    location_id=location_id,
-                    qty=op.qty,
-                    movement=movement,
-                    used_at=op.at,
-                )
-            )
+            usage = {"job_id": job.id, "part_id": part_id, "location_id": location_id}
+            self._usages.append((usage | {"qty": op.qty, "used_at": op.at}, line))
         level = book.on_hand(part_id, location_id)
-        return OpOutcome.applied({"level": level}, (OVERDRAW,) if movement.overdraw else ())
+        return OpOutcome.applied({"level": level}, (OVERDRAW,) if line["overdraw"] else ())
 
     async def _part_request(
         self, db: AsyncSession, user_id: str, op: PartRequestOp, now: datetime
