@@ -143,8 +143,10 @@ class Reads:
     for the writer (``query_only`` keeps these connections from ever writing). Elsewhere
     (PostgreSQL, an in-memory SQLite) they run on an ``AsyncConnection`` of the main engine.
 
-    ``transaction()`` yields an object whose ``execute(statement)`` returns a buffered result
-    (rows with attribute access, ``first()``, ``scalars()``), whichever way it ran.
+    ``transaction()`` yields an object whose ``execute(statement, params)`` returns a result
+    to consume before the block ends (rows, ``first()``, ``scalars()``), whichever way it ran.
+    Hot statements are built once with named ``bindparam``s and executed with ``params``:
+    building a statement and its cache key costs more than running it here.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -187,23 +189,29 @@ class Reads:
 
 
 class ReadTx(Protocol):
-    async def execute(self, statement: Executable) -> Result[Any]: ...
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]: ...
 
 
 class _SyncRead:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def execute(self, statement: Executable) -> Result[Any]:
-        return self._conn.execute(statement)
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
+        return self._conn.execute(statement, params)
 
 
 class _AsyncRead:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def execute(self, statement: Executable) -> Result[Any]:
-        return await self._conn.execute(statement)
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
+        return await self._conn.execute(statement, params)
 
 
 _READS: weakref.WeakKeyDictionary[Engine, Reads] = weakref.WeakKeyDictionary()

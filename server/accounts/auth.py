@@ -16,7 +16,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.accounts.models import AuthSession, User
 from server.database import Reads
@@ -39,6 +39,18 @@ class Principal(msgspec.Struct, frozen=True):
     session_id: UUID
 
 
+_LIVE_SESSION = (
+    select(User.username, User.display_name, User.role)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.is_active.is_(True),
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+)
+
+
 def build_jwt_auth(settings: Settings, reads: Reads) -> JWTAuth[Principal, Token]:
     async def retrieve_user(
         token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
@@ -49,18 +61,8 @@ def build_jwt_auth(settings: Settings, reads: Reads) -> JWTAuth[Principal, Token
         except ValueError:
             return None
         async with reads.transaction() as read:
-            row = (
-                await read.execute(
-                    select(User.username, User.display_name, User.role)
-                    .join(AuthSession, AuthSession.user_id == User.id)
-                    .where(
-                        User.id == user_id,
-                        User.is_active.is_(True),
-                        AuthSession.id == session_id,
-                        AuthSession.revoked_at.is_(None),
-                    )
-                )
-            ).first()
+            params = {"user_id": user_id, "session_id": session_id}
+            row = (await read.execute(_LIVE_SESSION, params)).first()
         if row is None:
             return None
         return Principal(user_id, row.username, row.display_name, row.role, session_id)

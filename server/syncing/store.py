@@ -55,12 +55,44 @@ _PG_XMIN: ColumnElement[int] = literal_column(
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 )
 
+
+# The pull's reads, built once (building a statement and its cache key costs more than running
+# it); ``[is_pg]`` picks the variant that reads only below PostgreSQL's snapshot xmin.
+def _pull_reads(is_pg: bool) -> tuple[Any, Any]:
+    position = tuple_(ReplicaChange.txid, ReplicaChange.seq)
+    mine = ReplicaChange.user_id == bindparam("user_id")
+    committed = ReplicaChange.txid < _PG_XMIN if is_pg else true()
+    read = (
+        select(ReplicaChange.txid, ReplicaChange.seq, ReplicaChange.change)
+        .where(
+            mine,
+            position > tuple_(bindparam("after_txid"), bindparam("after_seq")),
+            or_(
+                ReplicaChange.op == "put",
+                position > tuple_(bindparam("removes_txid"), bindparam("removes_seq")),
+            ),
+            committed,
+        )
+        .order_by(ReplicaChange.txid, ReplicaChange.seq)
+        .limit(bindparam("limit"))
+    )
+    head = (
+        select(ReplicaChange.txid, ReplicaChange.seq)
+        .where(mine, committed)
+        .order_by(ReplicaChange.txid.desc(), ReplicaChange.seq.desc())
+        .limit(1)
+    )
+    return read, head
+
+
+_READ_CHANGES, _HEAD = zip(_pull_reads(False), _pull_reads(True), strict=True)
+_DEVICE = select(Device.user_id, Device.last_seq).where(Device.id == bindparam("device_id"))
+_HORIZON = select(ReplicaHorizon.txid, ReplicaHorizon.seq).where(
+    ReplicaHorizon.user_id == bindparam("user_id")
+)
+
 ChangeRow = tuple[str, str, ChangeOp, bytes]
 """``(user_id, doc_key, op, change bytes)`` for :meth:`SqlTx.write_changes`."""
-
-
-def _position(p: Position) -> Any:
-    return tuple_(bindparam(None, p[0]), bindparam(None, p[1]))
 
 
 def _now() -> datetime:
@@ -115,8 +147,10 @@ class SqlTx:
     def db(self) -> AsyncSession:
         return self._db
 
-    async def _execute(self, statement: Executable) -> Result[Any]:
-        return await self._db.execute(statement)
+    async def _execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
+        return await self._db.execute(statement, params)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -128,11 +162,7 @@ class SqlTx:
 
     # -- devices and op records -----------------------------------------------------------
     async def device(self, device_id: uuid.UUID) -> DeviceState | None:
-        row = (
-            await self._execute(
-                select(Device.user_id, Device.last_seq).where(Device.id == device_id)
-            )
-        ).first()
+        row = (await self._execute(_DEVICE, {"device_id": device_id})).first()
         if row is None:
             return None
         return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
@@ -254,47 +284,28 @@ class SqlTx:
         )
         return list(rows.scalars())
 
-    def _committed(self) -> Any:
-        return ReplicaChange.txid < _PG_XMIN if self.is_pg else true()
-
     async def read_changes(
         self, user_id: str, after: Position, removes_after: Position, limit: int
     ) -> list[tuple[Position, bytes]]:
-        position = tuple_(ReplicaChange.txid, ReplicaChange.seq)
         removes_after = max(after, removes_after)
-        query = (
-            select(ReplicaChange.txid, ReplicaChange.seq, ReplicaChange.change)
-            .where(
-                ReplicaChange.user_id == user_id,
-                position > _position(after),
-                or_(ReplicaChange.op == "put", position > _position(removes_after)),
-                self._committed(),
-            )
-            .order_by(ReplicaChange.txid, ReplicaChange.seq)
-            .limit(limit)
-        )
+        params = {
+            "user_id": user_id,
+            "after_txid": after[0],
+            "after_seq": after[1],
+            "removes_txid": removes_after[0],
+            "removes_seq": removes_after[1],
+            "limit": limit,
+        }
+        rows = await self._execute(_READ_CHANGES[self.is_pg], params)
         # Unpacking rows positionally costs a third of reading them by column name.
-        return [((txid, seq), change) for txid, seq, change in await self._execute(query)]
+        return [((txid, seq), change) for txid, seq, change in rows]
 
     async def head(self, user_id: str) -> Position:
-        row = (
-            await self._execute(
-                select(ReplicaChange.txid, ReplicaChange.seq)
-                .where(ReplicaChange.user_id == user_id, self._committed())
-                .order_by(ReplicaChange.txid.desc(), ReplicaChange.seq.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await self._execute(_HEAD[self.is_pg], {"user_id": user_id})).first()
         return (row.txid, row.seq) if row else START
 
     async def horizon(self, user_id: str) -> Position:
-        row = (
-            await self._execute(
-                select(ReplicaHorizon.txid, ReplicaHorizon.seq).where(
-                    ReplicaHorizon.user_id == user_id
-                )
-            )
-        ).first()
+        row = (await self._execute(_HORIZON, {"user_id": user_id})).first()
         return (row.txid, row.seq) if row else START
 
     async def purge_removes(self, older_than: datetime) -> int:
@@ -367,5 +378,7 @@ class SqlReadTx(SqlTx):
     def db(self) -> AsyncSession:
         raise RuntimeError("a read transaction has no ORM session")
 
-    async def _execute(self, statement: Executable) -> Result[Any]:
-        return await self._reader.execute(statement)
+    async def _execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
+        return await self._reader.execute(statement, params)
