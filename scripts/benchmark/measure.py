@@ -8,6 +8,7 @@ summarised the same way, so a noisy minute hurts both sides of a pair alike.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import statistics
@@ -78,6 +79,9 @@ class Meter:
 
     @contextmanager
     def run(self) -> Iterator[Sample]:
+        # Collect the driver's own garbage (earlier workloads' devices and replicas) before the
+        # clock starts, so a full collection it owes does not land inside this measurement.
+        gc.collect()
         sample = Sample()
         c0 = cpu_seconds(self.server_pid) if self.server_pid else None
         r0 = self.requests() if self.requests else 0
