@@ -13,8 +13,10 @@ logs it wrote are already up to date.* To make that hard to forget:
 it or must hold it (:func:`server.syncing.scope.audience`), a remove to those that must no longer
 hold it; when a job enters or leaves an engineer's scope, that engineer's whole scope is
 recomputed (:func:`reconcile`), which brings or drops the job's customer, site, asset, history
-and articles. A replica is built on the engineer's first pull; until then nothing is written for
-them (``ReplicaHorizon`` rows mark built replicas).
+and articles; so is the scope of every other engineer working on the asset of a job that is
+completed (its service history joins theirs, and may push an older entry out). A replica is
+built on the engineer's first pull; until then nothing is written for them (``ReplicaHorizon``
+rows mark built replicas).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import chain
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +39,7 @@ from server.knowledge.models import KnowledgeArticle
 from server.reports.models import WorkReport
 from server.syncing.documents import render
 from server.syncing.models import ReplicaChange, ReplicaHorizon
-from server.syncing.scope import audience, scope_keys
+from server.syncing.scope import audience, history_readers, scope_keys
 from server.syncing.store import ChangeRow, SqlTx
 from sync.changes import encode_remove
 from sync.kinds import split_key
@@ -113,6 +116,10 @@ async def replicate(db: AsyncSession) -> None:
         for row in rows:
             held[row.doc_key][row.user_id] = row.change
     rendered = await render(db, keys)
+    # A completed job's history belongs to the newest few of every engineer working on its
+    # asset; who exactly depends on each one's own jobs, so those who lack it are reconciled.
+    history = [UUID(split_key(k)[1]) for k in keys if k.startswith("service_history:")]
+    readers = await history_readers(db, history) if history else {}
     writes: list[ChangeRow] = []
     rescope: set[str] = set()
     for key in keys:
@@ -125,6 +132,10 @@ async def replicate(db: AsyncSession) -> None:
         writes += [(u, key, "remove", _remove(key)) for u in sorted(set(holders) - target)]
         if key.startswith("job:") and target != set(holders):
             rescope |= target ^ set(holders)
+        elif key.startswith("service_history:"):
+            job_id = UUID(split_key(key)[1])
+            # not (or no longer) completed: whoever holds it must drop it, maybe for another
+            rescope |= (readers[job_id] & built) - set(holders) if job_id in readers else target
     await SqlTx(db).write_changes(writes)
     for user_id in sorted(rescope):
         await reconcile(db, user_id)

@@ -204,6 +204,39 @@ async def audience(
     return out
 
 
+async def history_readers(
+    db: AsyncSession, job_ids: list[UUID], now: datetime | None = None
+) -> dict[UUID, set[str]]:
+    """For each *completed* job among ``job_ids``, the engineers whose scope may hold its
+    service history: those with an open or recent job on the same asset, except the job's own
+    engineer while the job itself is in their scope (it is their ``job:`` document then).
+    Whether it is among an engineer's newest ``HISTORY_PER_ASSET`` is for :func:`scope_keys`
+    to say: callers reconcile these engineers rather than fan the document out by rule."""
+    now = now or datetime.now(UTC)
+    in_window = _job_in_window(now).label("in_window")
+    jobs = await _rows(
+        db,
+        lambda c: select(Job.id, Job.asset_id, Job.engineer_id, in_window).where(
+            Job.id.in_(c), Job.status == "completed", Job.asset_id.is_not(None)
+        ),
+        set(job_ids),
+    )
+    peers: dict[UUID, set[str]] = defaultdict(set)
+    for r in await _rows(
+        db,
+        lambda c: (
+            select(Job.asset_id, Job.engineer_id)
+            .where(Job.asset_id.in_(c), Job.engineer_id.is_not(None), _job_in_window(now))
+            .distinct()
+        ),
+        {j.asset_id for j in jobs},
+    ):
+        peers[r.asset_id].add(str(r.engineer_id))
+    return {
+        j.id: peers[j.asset_id] - ({str(j.engineer_id)} if j.in_window else set()) for j in jobs
+    }
+
+
 async def _rows(
     db: AsyncSession, query: Callable[[list[UUID]], Select[Any]], ids: set[UUID]
 ) -> list[Row[Any]]:

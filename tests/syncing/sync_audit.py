@@ -58,12 +58,6 @@ VANS = {"engineer1": "VAN-1", "engineer2": "VAN-2", "engineer3": "VAN-3"}
 
 CHANGE_DECODER = msgspec.json.Decoder(PutChange | RemoveChange)
 
-# BUG (reported; not this suite's file to fix): when a job becomes ``completed``, ``replicate``
-# never writes its ``service_history`` document to the other engineers whose jobs share the
-# asset, although ``scope_keys`` then includes it (server/syncing/replication.py). Until fixed,
-# a *missing* history key is tolerated at quiescence; test_known_bug_shared_asset_history pins it.
-TOLERATE_HISTORY_GAP = True
-
 
 @dataclass
 class Audit:
@@ -216,7 +210,7 @@ async def check_quiescence(m: Any) -> None:
         assert await verify_ledger(db) == []
 
 
-async def replica_problems(m: Any, *, history_gap: bool = TOLERATE_HISTORY_GAP) -> list[str]:
+async def replica_problems(m: Any) -> list[str]:
     """How each replica differs from its user's ``scope_keys``, rendered now (empty: equal)."""
     problems: list[str] = []
     async with m.sessions() as db:
@@ -224,8 +218,6 @@ async def replica_problems(m: Any, *, history_gap: bool = TOLERATE_HISTORY_GAP) 
             replica = dev.client.replica
             scope = await scope_keys(db, m.audit.uid(dev.user))
             missing, extra = scope - set(replica), set(replica) - scope
-            if history_gap:
-                missing = {k for k in missing if not k.startswith("service_history:")}
             if missing or extra:
                 problems.append(f"{dev.name}: missing {missing}, extra {extra}")
                 continue

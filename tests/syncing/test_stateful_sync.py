@@ -69,14 +69,10 @@ def test_sync_system_large(db_backend: str) -> None:
     run_state_machine_as_test(_machine(db_backend), settings=LARGE)
 
 
-# -- Known bugs, pinned. A strict xfail turns red (XPASS) once its bug is fixed: then delete the
-# -- test and the machine's tolerance of it (sync_audit.TOLERATE_HISTORY_GAP,
-# -- sync_machine.PG_SCOPE_RACE_FIXED, the U+0000 left out of sync_machine.notes).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="service_history not fanned out")
 @pytest.mark.parametrize("db_backend", BACKENDS)
-def test_known_bug_shared_asset_history(db_backend: str) -> None:
-    """engineer3 completes e3_a on asset 0, where engineer1 works on e1_a: engineer1's scope
-    now holds ``service_history:<e3_a>`` but their replica never receives it."""
+def test_completed_job_history_reaches_engineers_on_the_same_asset(db_backend: str) -> None:
+    """Regression: engineer3 completes e3_a on asset 0, where engineer1 works on e1_a, so
+    engineer1's scope now holds ``service_history:<e3_a>``; their replica once never got it."""
     machine = _machine(db_backend)()
     try:
         d3, job_id, base = machine.devs[4], machine.jid("e3_a"), "assigned"
@@ -87,7 +83,7 @@ def test_known_bug_shared_asset_history(db_backend: str) -> None:
             for dev in machine.devs:
                 machine.run(dev.client.sync())
         assert {r.status for r in d3.client.results.values()} == {"applied"}
-        assert machine.run(replica_problems(machine, history_gap=False)) == []
+        assert machine.run(replica_problems(machine)) == []
     finally:
         machine.broken = True  # checked above; teardown only cleans up
         machine.teardown()
@@ -182,6 +178,9 @@ async def _scope_race(url: str, case: str) -> None:
 
 
 @pytest.mark.postgres
+# -- Known bugs, pinned. A strict xfail turns red (XPASS) once its bug is fixed: then delete the
+# -- test and the machine's tolerance of it (sync_machine.PG_SCOPE_RACE_FIXED, the U+0000 left
+# -- out of sync_machine.notes).
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason="scope maintenance races")
 @pytest.mark.parametrize("case", ["first_pull_during_reassignment", "two_jobs_leave_at_once"])
 def test_known_bug_concurrent_scope_changes_on_postgres(case: str) -> None:
