@@ -78,7 +78,19 @@ def serve(settings: Settings) -> None:
     )
     app = create_app(settings)
     settle_heap()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+
+
+# Idle keep-alive connections outlive the clients' own idle limit (httpx drops them after 5 s,
+# browsers later still): a server that closes first (uvicorn's default is 5 s) races a client
+# reusing the connection at that moment, and the request fails with a connection reset.
+KEEP_ALIVE_S = 75
 
 
 def settle_heap() -> None:

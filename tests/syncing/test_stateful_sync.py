@@ -44,7 +44,7 @@ from sync.errors import Unavailable
 from sync.operations import JobNote, JobStatus, ReportSubmit, SignatureCapture
 from sync.operations import PartRequest as PartRequestOp
 from tests.conftest import require_pg, reset_pg
-from tests.syncing.sync_audit import replica_problems
+from tests.syncing.sync_audit import replica_problems, settle
 from tests.syncing.sync_harness import build_data
 from tests.syncing.sync_machine import SyncSystem
 
@@ -79,7 +79,8 @@ def test_completed_job_history_reaches_engineers_on_the_same_asset(db_backend: s
         for to in ("en_route", "on_site", "work_started", "completed"):
             machine._queue(d3, JobStatus, job_id=job_id, to=to, base_status=base)
             base = to
-        for _ in range(2):
+        for _ in range(2):  # push and pull, then pull what the others' pushes wrote
+            machine.run(settle(machine))  # PostgreSQL: readable (a lag under load, PROTOCOL §11)
             for dev in machine.devs:
                 machine.run(dev.client.sync())
         assert {r.status for r in d3.client.results.values()} == {"applied"}
