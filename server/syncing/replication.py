@@ -119,7 +119,7 @@ async def replicate(db: AsyncSession) -> None:
     # A completed job's history belongs to the newest few of every engineer working on its
     # asset; who exactly depends on each one's own jobs, so those who lack it are reconciled.
     history = [UUID(split_key(k)[1]) for k in keys if k.startswith("service_history:")]
-    readers = await history_readers(db, history) if history else {}
+    readers = {f"service_history:{j}": u for j, u in (await history_readers(db, history)).items()}
     writes: list[ChangeRow] = []
     rescope: set[str] = set()
     for key in keys:
@@ -133,9 +133,8 @@ async def replicate(db: AsyncSession) -> None:
         if key.startswith("job:") and target != set(holders):
             rescope |= target ^ set(holders)
         elif key.startswith("service_history:"):
-            job_id = UUID(split_key(key)[1])
             # not (or no longer) completed: whoever holds it must drop it, maybe for another
-            rescope |= (readers[job_id] & built) - set(holders) if job_id in readers else target
+            rescope |= (readers[key] & built) - set(holders) if key in readers else target
     await SqlTx(db).write_changes(writes)
     for user_id in sorted(rescope):
         await reconcile(db, user_id)
