@@ -16,9 +16,10 @@ business.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -214,30 +215,46 @@ class DeviceClient:
 
     # -- internals --------------------------------------------------------------------------
     async def _pull_pages(self) -> int:
+        """Pull page after page, asking for the next page as soon as a page's cursor is known:
+        the request travels and the server reads while this device stores the page it has
+        (one request ahead at most; the saved cursor still always matches the saved replica,
+        and an answer that arrives for a page never stored is simply dropped)."""
         received = 0
-        while True:
-            request = PullRequest(
-                protocol=self._versions[0],
-                schema=self._versions[1],
-                cursor=self._state.cursor,
-                limit=self._page_limit,
-                device_id=self.device_id,
-            )
-            page = PULL_PAGE_DECODER.decode(await self._call("/sync/pull", request))
-            replica = self._state.replica
-            for change in page.changes:
-                if not is_known_kind(change):
-                    continue
-                match change:
-                    case PutChange():
-                        replica[change.key] = change
-                    case RemoveChange():
-                        replica.pop(change.key, None)
-            self._state.cursor = page.cursor
-            await self._save()
-            received += len(page.changes)
-            if not page.has_more:
-                return received
+        ahead = self._ask_page(self._state.cursor)
+        try:
+            while True:
+                page = PULL_PAGE_DECODER.decode(await self._answer(ahead))
+                if page.has_more:
+                    ahead = self._ask_page(page.cursor)
+                replica = self._state.replica
+                for change in page.changes:
+                    if not is_known_kind(change):
+                        continue
+                    match change:
+                        case PutChange():
+                            replica[change.key] = change
+                        case RemoveChange():
+                            replica.pop(change.key, None)
+                self._state.cursor = page.cursor
+                await self._save()
+                received += len(page.changes)
+                if not page.has_more:
+                    return received
+        finally:
+            _drop(ahead)
+
+    def _ask_page(self, cursor: str | None) -> asyncio.Future[bytes]:
+        """Send a pull request now; its answer is awaited (``_answer``) later."""
+        self._check_versions()
+        request = PullRequest(
+            protocol=self._versions[0],
+            schema=self._versions[1],
+            cursor=cursor,
+            limit=self._page_limit,
+            device_id=self.device_id,
+        )
+        body = _ENCODER.encode(request)
+        return asyncio.ensure_future(self.channel.call("POST", "/sync/pull", body))
 
     def _next_batch(self) -> list[bytes]:
         batch: list[bytes] = []
@@ -264,10 +281,17 @@ class DeviceClient:
         return await self._send("POST", path, _ENCODER.encode(message), "application/json")
 
     async def _send(self, method: str, path: str, body: bytes, content_type: str) -> bytes:
+        self._check_versions()
+        return await self._answer(self.channel.call(method, path, body, content_type))
+
+    def _check_versions(self) -> None:
         if self._state.refused_versions == self._versions:
             raise UpgradeRequired("the server refused this app version; update the app")
+
+    async def _answer(self, exchange: Awaitable[bytes]) -> bytes:
+        """The answer's body; a refusal of this app version is remembered (and saved)."""
         try:
-            return await self.channel.call(method, path, body, content_type)
+            return await exchange
         except UpgradeRequired:
             self._state.refused_versions = self._versions
             await self._save()
@@ -275,6 +299,15 @@ class DeviceClient:
 
     async def _save(self) -> None:
         await self._local.save(self._state)
+
+
+def _drop(exchange: asyncio.Future[bytes]) -> None:
+    """Abandon an exchange nobody will read: cancel it if it is still running, and retrieve
+    its error if it already failed (so asyncio does not report it as never retrieved)."""
+    if not exchange.done():
+        exchange.cancel()
+    elif not exchange.cancelled():
+        exchange.exception()
 
 
 def _stop_error(stopped: Stopped) -> SyncError:

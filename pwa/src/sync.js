@@ -120,16 +120,27 @@ async function pullPages() {
   set({ received: 0, initial: cursor === null });
   const stats = { rows: 0, applyMs: 0, pullMs: 0 };
   const started = performance.now();
-  for (;;) {
-    const page = await api('/sync/pull', {
-      json: { protocol: PROTOCOL, schema: SCHEMA, cursor, limit: PAGE, device_id },
+  const ask = (after) =>
+    api('/sync/pull', {
+      json: { protocol: PROTOCOL, schema: SCHEMA, cursor: after, limit: PAGE, device_id },
     });
-    const t0 = performance.now();
-    stats.rows += await db.applyPage(page.changes, page.cursor);
-    stats.applyMs += performance.now() - t0;
-    cursor = page.cursor;
-    set({ received: state.received + page.changes.length, remaining: page.remaining ?? null });
-    if (!page.has_more) break;
+  // One request ahead: the next page is asked for (with the cursor just received) while this
+  // one is written to IndexedDB. The stored cursor still always belongs to the stored replica;
+  // an answer for a page never stored (a failed write) is dropped — pulling is read-only.
+  let ahead = ask(cursor);
+  try {
+    for (;;) {
+      const page = await ahead;
+      ahead = page.has_more ? ask(page.cursor) : null;
+      const t0 = performance.now();
+      stats.rows += await db.applyPage(page.changes, page.cursor);
+      stats.applyMs += performance.now() - t0;
+      cursor = page.cursor;
+      set({ received: state.received + page.changes.length, remaining: page.remaining ?? null });
+      if (!page.has_more) break;
+    }
+  } finally {
+    ahead?.catch(() => {}); // nobody reads it: keep its failure from being reported as unhandled
   }
   stats.pullMs = performance.now() - started;
   await db.settleResults();

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -135,8 +136,9 @@ class ReplicaStore:
     FieldSync's sync, not that test double's cost."""
 
     def __init__(self) -> None:
-        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS replica (key TEXT PRIMARY KEY, body BLOB)")
+        self._lock = threading.Lock()
         self.meta: bytes | None = None
 
     async def load(self) -> DeviceSnapshot | None:
@@ -149,22 +151,31 @@ class ReplicaStore:
 
     async def save(self, snapshot: DeviceSnapshot) -> None:
         replica = snapshot.replica
-        self.db.execute("BEGIN")
         if isinstance(replica, _TrackedReplica):
             changed, replica.dirty = replica.dirty, set()
+            wipe = False
         else:  # a new dict (first save, or the client wiped its replica): write it all
-            self.db.execute("DELETE FROM replica")
-            changed, replica = set(replica), _TrackedReplica(replica)
+            changed, replica, wipe = set(replica), _TrackedReplica(replica), True
         puts = [(k, _ENC.encode(replica[k])) for k in changed if k in replica]
-        self.db.executemany("INSERT OR REPLACE INTO replica VALUES (?, ?)", puts)
         gone = [(k,) for k in changed if k not in replica]
-        self.db.executemany("DELETE FROM replica WHERE key = ?", gone)
-        self.db.execute("COMMIT")
         snapshot.replica = {}
         try:
-            self.meta = _ENC.encode(snapshot)
+            meta = _ENC.encode(snapshot)
         finally:
             snapshot.replica = replica
+        # the disk write runs off the event loop, as a device's storage does (IndexedDB is
+        # asynchronous): the app stays responsive and the next page's request is on its way
+        await asyncio.to_thread(self._write, wipe, puts, gone)
+        self.meta = meta
+
+    def _write(self, wipe: bool, puts: list[tuple[str, bytes]], gone: list[tuple[str]]) -> None:
+        with self._lock:
+            self.db.execute("BEGIN")
+            if wipe:
+                self.db.execute("DELETE FROM replica")
+            self.db.executemany("INSERT OR REPLACE INTO replica VALUES (?, ?)", puts)
+            self.db.executemany("DELETE FROM replica WHERE key = ?", gone)
+            self.db.execute("COMMIT")
 
     def copy(self) -> ReplicaStore:
         """Another installation's disk holding exactly this saved state (for the replay)."""

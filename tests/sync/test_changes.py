@@ -62,9 +62,9 @@ def test_spliced_page_is_valid_json_for_the_typed_decoder() -> None:
         page = PULL_PAGE_DECODER.decode(splice_page("AQ-_x", has_more, rows))
         assert page.cursor == "AQ-_x" and page.has_more is has_more
         assert page.changes == [
-            PutChange(kind="job", id="a", v=1, doc={"t": "x"}),
+            PutChange(kind="job", id="a", v=1, body=msgspec.Raw(b'{"t":"x"}')),
             RemoveChange(kind="job", id="b"),
-            PutChange(kind="site", id="s", v=2, doc={}),
+            PutChange(kind="site", id="s", v=2, body=msgspec.Raw(b"{}")),
         ]
         assert json.loads(splice_page("AQ-_x", has_more, rows))["changes"][1] == {
             "op": "remove",

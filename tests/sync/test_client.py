@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from sync.errors import (
     UpgradeRequired,
 )
 from sync.localserver import LocalServer
-from sync.localstore import JsonFileLocalStore, MemoryLocalStore, PendingBlob
+from sync.localstore import DeviceSnapshot, JsonFileLocalStore, MemoryLocalStore, PendingBlob
 from sync.messages import PUSH_RESPONSE_DECODER
 from sync.operations import (
     FeedbackSubmit,
@@ -32,7 +34,8 @@ from sync.operations import (
     ReportSubmit,
     SignatureCapture,
 )
-from tests.sync.devices import Clock, Network, NoSleep, Tokens, new_client
+from sync.transport import Response
+from tests.sync.devices import Clock, Exchange, Network, NoSleep, Tokens, new_client
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"signature-pixels"
 
@@ -386,3 +389,79 @@ async def test_a_corrupt_file_does_not_block_the_queue(server: LocalServer) -> N
     await client.sync()
     assert client.blob_errors == {sha: "blob_hash_mismatch"} and not client._state.blobs
     assert client.results[str(op.id)].status == "applied"
+
+
+class _SaveWatcher(MemoryLocalStore):
+    """An asynchronous disk (it lets the event loop run before it writes, as IndexedDB or a
+    thread does) that notes, at every save, how many pull requests the network had seen."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__()
+        self.network = network
+        self.pulls_at_save: list[int] = []
+
+    async def save(self, snapshot: DeviceSnapshot) -> None:
+        await asyncio.sleep(0)
+        self.pulls_at_save.append(sum(e.path == "/sync/pull" for e in self.network.exchanges))
+        await super().save(snapshot)
+
+
+async def test_the_next_page_is_asked_for_while_a_page_is_stored(server: LocalServer) -> None:
+    network = Network(server)
+    local = _SaveWatcher(network)
+    client = await new_client(server, "alice", network=network, local=local, page_limit=1)
+    local.pulls_at_save.clear()  # the new device's first save
+    assert await client.pull() == 3
+    # pages 1 and 2 are stored while the next is already asked for; the last one alone;
+    # never more than one request ahead
+    assert local.pulls_at_save == [2, 3, 3]
+    assert dict(client.replica) == await server.scope("alice")
+
+
+class _FailSecondPull(Network):
+    async def request(
+        self, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> Response:
+        if path == "/sync/pull" and sum(e.path == path for e in self.exchanges) == 1:
+            answer = Response(400, {}, b'{"code":"bad_request","detail":"refused"}')
+            self.exchanges.append(Exchange(method, path, body, answer))
+            return answer
+        return await super().request(method, path, body, headers)
+
+
+async def test_a_page_that_fails_ahead_keeps_the_stored_pages(server: LocalServer) -> None:
+    network = _FailSecondPull(server)
+    local = MemoryLocalStore()
+    client = await new_client(server, "alice", network=network, local=local, page_limit=1)
+    with pytest.raises(BadRequest):
+        await client.pull()
+    saved = await local.load()
+    assert saved is not None and len(saved.replica) == 1  # page 1 stored with its cursor
+    assert saved.cursor is not None and saved.cursor == client._state.cursor
+    assert await client.pull() == 2  # resumes after page 1
+    assert dict(client.replica) == await server.scope("alice")
+
+
+class _BrokenDisk(MemoryLocalStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    async def save(self, snapshot: DeviceSnapshot) -> None:
+        if self.broken:
+            raise OSError(28, "No space left on device")
+        await super().save(snapshot)
+
+
+async def test_a_failed_save_abandons_the_page_asked_ahead(server: LocalServer) -> None:
+    network = Network(server)
+    local = _BrokenDisk()
+    client = await new_client(server, "alice", network=network, local=local, page_limit=1)
+    local.broken = True
+    with pytest.raises(OSError, match="No space"):
+        await client.pull()
+    await asyncio.sleep(0)  # the abandoned request is cancelled, not left running
+    assert (await local.load()).cursor is None  # type: ignore[union-attr]
+    local.broken = False
+    reopened = await new_client(server, "alice", network=network, local=local, page_limit=1)
+    assert await reopened.pull() == 3

@@ -112,7 +112,8 @@ async def test_an_updated_document_arrives_once_with_its_latest_content(log: Log
     await log.put("a", 2)
     await log.put("a", 3)
     changes = (await log.pull(page.cursor)).changes
-    assert changes == [PutChange(kind="job", id="a", v=3, doc={"v": 3})]
+    assert changes == [PutChange(kind="job", id="a", v=3, body=msgspec.Raw(b'{"v":3}'))]
+    assert changes[0].doc == {"v": 3}
 
 
 async def test_initial_sync_sends_no_tombstones(log: Log) -> None:
