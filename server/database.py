@@ -21,7 +21,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from litestar.di import NamedDependency
-from sqlalchemy import MetaData, event
+from sqlalchemy import BindParameter, MetaData, bindparam, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from server.settings import Settings
+from server.sqlite_async import OneHopDBAPI
 
 MIGRATIONS = "server/migrations"
 WRITE_OPTION = "fieldsync_write"
@@ -40,6 +41,12 @@ _T = TypeVar("_T")
 def in_chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
     """``items`` in slices small enough for one ``IN (…)`` list on every backend."""
     return (items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK))
+
+
+def in_list(name: str = "ids") -> BindParameter[Any]:
+    """An ``IN (…)`` list given at execution (``{name: [...]}``, at most ``IN_CHUNK`` values),
+    so that a hot statement is built once: building one costs more than running it."""
+    return bindparam(name, expanding=True)
 
 
 metadata: MetaData = orm_registry.metadata
@@ -69,6 +76,7 @@ def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
     if settings.is_sqlite:
         # One writer at a time; readers run beside it thanks to WAL.
         kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
+        kwargs["module"] = OneHopDBAPI()  # aiosqlite, one thread hop per statement
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     if not pool:

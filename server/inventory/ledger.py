@@ -30,12 +30,12 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 import msgspec
-from sqlalchemy import Sequence, Table, exists, func, insert, select, tuple_
+from sqlalchemy import Sequence, Table, bindparam, exists, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.database import begin_write, in_chunks
+from server.database import begin_write, in_chunks, in_list
 from server.errors import Conflict, Invalid
 from server.inventory.models import MOVEMENT_KINDS, Part, StockLevel, StockLocation, StockMovement
 from server.syncing.replication import touch
@@ -64,6 +64,35 @@ class LedgerMismatch(msgspec.Struct, frozen=True):
     ledger_sum: int
 
 
+# Built once: building these statements (an upsert's ``excluded`` above all) costs more than a
+# small push's SQL takes to run.
+_LEVELS = (
+    select(StockLevel.part_id, StockLevel.location_id, StockLevel.on_hand)
+    .where(tuple_(StockLevel.part_id, StockLevel.location_id).in_(in_list("pairs")))
+    .order_by(StockLevel.location_id, StockLevel.part_id)
+    .with_for_update()
+)
+_INSERT_LINES = insert(cast(Table, StockMovement.__table__))
+_TOP_LINE = select(func.max(StockMovement.id))
+_PG_LINE_IDS = select(
+    cast(Sequence, cast(Table, StockMovement.__table__).c.id.default).next_value()
+).select_from(func.generate_series(1, bindparam("n")))
+
+
+def _add_to_levels(is_pg: bool) -> Any:
+    level = cast(Table, StockLevel.__table__)
+    stmt = (pg_insert if is_pg else sqlite_insert)(level)
+    return stmt.on_conflict_do_update(
+        index_elements=[level.c.part_id, level.c.location_id],
+        set_={
+            "on_hand": level.c.on_hand + stmt.excluded.on_hand,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+_ADD_TO_LEVELS = (_add_to_levels(False), _add_to_levels(True))
+
 Line = dict[str, Any]
 """One recorded ledger line: its ``stock_movements`` row (``id`` is set when the book flushes).
 :func:`record_movement` and :func:`transfer` hand callers ``StockMovement`` objects (transient:
@@ -87,13 +116,8 @@ class Book:
             return
         await begin_write(self._db)
         for chunk in in_chunks(wanted):
-            query = (
-                select(StockLevel.part_id, StockLevel.location_id, StockLevel.on_hand)
-                .where(tuple_(StockLevel.part_id, StockLevel.location_id).in_(chunk))
-                .order_by(StockLevel.location_id, StockLevel.part_id)
-                .with_for_update()
-            )
-            found = {(r.part_id, r.location_id): r.on_hand for r in await self._db.execute(query)}
+            rows = await self._db.execute(_LEVELS, {"pairs": list(chunk)})
+            found = {(r.part_id, r.location_id): r.on_hand for r in rows}
             self._on_hand.update({p: found.get(p, 0) for p in chunk})
 
     def on_hand(self, part_id: UUID, location_id: UUID) -> int:
@@ -157,7 +181,7 @@ class Book:
         if lines:
             with self._db.no_autoflush:  # the caller flushes the session when it is ready
                 await self._number(lines)
-            await self._db.execute(insert(cast(Table, StockMovement.__table__)), lines)
+            await self._db.execute(_INSERT_LINES, lines)
         now = datetime.now(UTC)
         rows = [
             {
@@ -174,27 +198,15 @@ class Book:
         self._pending.clear()
         if not rows:
             return
-        level = cast(Table, StockLevel.__table__)
-        upsert = pg_insert if self._db.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = upsert(level)
-        await self._db.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[level.c.part_id, level.c.location_id],
-                set_={
-                    "on_hand": level.c.on_hand + stmt.excluded.on_hand,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            ),
-            rows,
-        )
+        is_pg = self._db.get_bind().dialect.name == "postgresql"
+        await self._db.execute(_ADD_TO_LEVELS[is_pg], rows)
 
     async def _number(self, lines: list[Line]) -> None:
         if self._db.get_bind().dialect.name == "postgresql":
-            seq = cast(Sequence, cast(Table, StockMovement.__table__).c.id.default)
-            numbers = select(seq.next_value()).select_from(func.generate_series(1, len(lines)))
-            ids: list[int] = list((await self._db.execute(numbers)).scalars())
+            numbers = await self._db.execute(_PG_LINE_IDS, {"n": len(lines)})
+            ids: list[int] = list(numbers.scalars())
         else:  # the writer lock is held (load() began the write): nobody else numbers lines
-            top = await self._db.scalar(select(func.max(StockMovement.id)))
+            top = await self._db.scalar(_TOP_LINE)
             ids = list(range((top or 0) + 1, (top or 0) + 1 + len(lines)))
         for line, id_ in zip(lines, ids, strict=True):
             line["id"] = id_

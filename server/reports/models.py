@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -12,6 +11,8 @@ from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import Boolean, ForeignKey, Integer, Select, String, Text, UniqueConstraint, func
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
+
+from server.database import in_list
 
 
 class WorkReport(UUIDv7Base):
@@ -46,16 +47,18 @@ class WorkReport(UUIDv7Base):
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC)
 
 
-def latest_versions(
-    by: Literal["report_id", "job_id"], ids: Sequence[UUID]
-) -> Select[tuple[WorkReport]]:
-    """The latest version of each of these reports (``by="report_id"``) or of these jobs' reports
-    (``by="job_id"``; a job has one logical report). Reads one row per report whatever the
-    number of versions (a unique ``(…, version)`` index answers the ``max``)."""
+def _latest_versions(by: Literal["report_id", "job_id"]) -> Select[tuple[WorkReport]]:
     older = aliased(WorkReport)
     column, same = getattr(WorkReport, by), getattr(older, by)
     newest = sql_select(func.max(older.version)).where(same == column).scalar_subquery()
-    return sql_select(WorkReport).where(column.in_(ids), WorkReport.version == newest)
+    return sql_select(WorkReport).where(column.in_(in_list()), WorkReport.version == newest)
+
+
+LATEST_VERSIONS = {by: _latest_versions(by) for by in ("report_id", "job_id")}
+"""``LATEST_VERSIONS[by]`` with ``{"ids": [...]}``: the latest version of each of these reports
+(``by="report_id"``) or of these jobs' reports (``by="job_id"``; a job has one logical report).
+Reads one row per report whatever the number of versions (a unique ``(…, version)`` index
+answers the ``max``)."""
 
 
 class PartUsage(UUIDv7Base):

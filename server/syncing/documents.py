@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, ProductModel, Site
-from server.database import in_chunks
+from server.database import in_chunks, in_list
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job, ServiceRequest
 from server.knowledge.models import KnowledgeArticle
-from server.reports.models import Signature, WorkReport, latest_versions
+from server.reports.models import LATEST_VERSIONS, Signature, WorkReport
 from sync.changes import encode_put, encode_remove
 from sync.kinds import split_key
 
@@ -35,16 +35,52 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _uuids(ids: Iterable[str]) -> list[UUID]:
-    return [UUID(i) for i in ids]
+def _ids(ids: Iterable[str]) -> dict[str, list[UUID]]:
+    return {"ids": [UUID(i) for i in ids]}
+
+
+# One statement per kind, built once (``in_list``: building one costs more than running it).
+_JOBS = (
+    select(Job, ServiceRequest)
+    .join(ServiceRequest, ServiceRequest.id == Job.request_id)
+    .where(Job.id.in_(in_list()))
+)
+_CUSTOMERS = select(Customer).where(Customer.id.in_(in_list()))
+_SITES = select(Site).where(Site.id.in_(in_list()))
+_ASSETS = (
+    select(Asset, ProductModel)
+    .join(ProductModel, ProductModel.id == Asset.product_model_id)
+    .where(Asset.id.in_(in_list()))
+)
+_HISTORY = (
+    select(Job, User.display_name)
+    .outerjoin(User, User.id == Job.engineer_id)
+    .where(Job.id.in_(in_list()))
+)
+_PARTS = select(Part).where(Part.id.in_(in_list()))
+_STOCK = (
+    select(StockLevel)
+    .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(in_list("pairs")))
+    # levels move by Core upserts (the ledger): never render a stale loaded object
+    .execution_options(populate_existing=True)
+)
+_LOCATIONS = select(StockLocation).where(StockLocation.id.in_(in_list()))
+_ARTICLES = (
+    select(KnowledgeArticle, ProductModel.code)
+    .join(ProductModel, ProductModel.id == KnowledgeArticle.product_model_id)
+    .where(KnowledgeArticle.id.in_(in_list()))
+)
+_REPORTS = (
+    LATEST_VERSIONS["report_id"]
+    .add_columns(Signature)
+    .outerjoin(Signature, Signature.report_id == WorkReport.id)
+)
+_PART_REQUESTS = select(PartRequest).where(PartRequest.id.in_(in_list()))
+_USERS = select(User).where(User.id.in_(in_list()))
 
 
 async def _jobs(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(
-        select(Job, ServiceRequest)
-        .join(ServiceRequest, ServiceRequest.id == Job.request_id)
-        .where(Job.id.in_(_uuids(ids)))
-    )
+    rows = await db.execute(_JOBS, _ids(ids))
     out: dict[str, tuple[int, Doc]] = {}
     for job, req in rows.tuples():
         out[str(job.id)] = (
@@ -84,14 +120,14 @@ async def _jobs(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
 
 
 async def _customers(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(Customer).where(Customer.id.in_(_uuids(ids))))
+    rows = await db.execute(_CUSTOMERS, _ids(ids))
     return {
         str(c.id): (1, {"name": c.name, "phone": c.phone, "email": c.email}) for c in rows.scalars()
     }
 
 
 async def _sites(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(Site).where(Site.id.in_(_uuids(ids))))
+    rows = await db.execute(_SITES, _ids(ids))
     return {
         str(s.id): (
             1,
@@ -111,11 +147,7 @@ async def _sites(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]
 
 
 async def _assets(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(
-        select(Asset, ProductModel)
-        .join(ProductModel, ProductModel.id == Asset.product_model_id)
-        .where(Asset.id.in_(_uuids(ids)))
-    )
+    rows = await db.execute(_ASSETS, _ids(ids))
     return {
         str(a.id): (
             1,
@@ -136,16 +168,14 @@ async def _assets(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]
 
 async def _history(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
     """A past job on an asset with the summary of its latest report (id = the job's id)."""
-    rows = await db.execute(
-        select(Job, User.display_name)
-        .outerjoin(User, User.id == Job.engineer_id)
-        .where(Job.id.in_(_uuids(ids)))
-    )
+    rows = await db.execute(_HISTORY, _ids(ids))
     jobs = {str(j.id): (j, name) for j, name in rows.tuples()}
     reports: dict[str, WorkReport] = {}
     if jobs:
-        latest = latest_versions("job_id", [j.id for j, _ in jobs.values()])
-        reports = {str(r.job_id): r for r in (await db.execute(latest)).scalars()}
+        latest = await db.execute(
+            LATEST_VERSIONS["job_id"], {"ids": [j.id for j, _ in jobs.values()]}
+        )
+        reports = {str(r.job_id): r for r in latest.scalars()}
     out: dict[str, tuple[int, Doc]] = {}
     for key, (job, engineer_name) in jobs.items():
         rep = reports.get(key)
@@ -169,7 +199,7 @@ async def _history(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc
 
 
 async def _parts(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(Part).where(Part.id.in_(_uuids(ids))))
+    rows = await db.execute(_PARTS, _ids(ids))
     return {
         str(p.id): (
             1,
@@ -190,12 +220,7 @@ async def _parts(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]
 async def _stock(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
     """Stock level of one part at one location; id ``<location_id>/<part_id>``."""
     pairs = [tuple(UUID(x) for x in i.split("/", 1)) for i in ids]
-    rows = await db.execute(
-        select(StockLevel)
-        .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(pairs))
-        # levels move by Core upserts (the ledger): never render a stale loaded object
-        .execution_options(populate_existing=True)
-    )
+    rows = await db.execute(_STOCK, {"pairs": pairs})
     return {
         f"{s.location_id}/{s.part_id}": (
             1,
@@ -212,7 +237,7 @@ async def _stock(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]
 
 
 async def _locations(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(StockLocation).where(StockLocation.id.in_(_uuids(ids))))
+    rows = await db.execute(_LOCATIONS, _ids(ids))
     return {
         str(loc.id): (
             1,
@@ -231,11 +256,7 @@ async def _locations(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, D
 
 
 async def _articles(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(
-        select(KnowledgeArticle, ProductModel.code)
-        .join(ProductModel, ProductModel.id == KnowledgeArticle.product_model_id)
-        .where(KnowledgeArticle.id.in_(_uuids(ids)))
-    )
+    rows = await db.execute(_ARTICLES, _ids(ids))
     return {
         str(a.id): (
             1,
@@ -253,11 +274,7 @@ async def _articles(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Do
 
 async def _reports(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
     """A report (id = the logical report id the device chose), as its latest version."""
-    rows = await db.execute(
-        latest_versions("report_id", _uuids(ids))
-        .add_columns(Signature)
-        .outerjoin(Signature, Signature.report_id == WorkReport.id)
-    )
+    rows = await db.execute(_REPORTS, _ids(ids))
     latest = {str(r.report_id): (r, sig) for r, sig in rows.tuples()}
     return {
         key: (
@@ -283,7 +300,7 @@ async def _reports(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc
 
 
 async def _part_requests(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(PartRequest).where(PartRequest.id.in_(_uuids(ids))))
+    rows = await db.execute(_PART_REQUESTS, _ids(ids))
     return {
         str(p.id): (
             1,
@@ -301,7 +318,7 @@ async def _part_requests(db: AsyncSession, ids: list[str]) -> dict[str, tuple[in
 
 
 async def _users(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
-    rows = await db.execute(select(User).where(User.id.in_(_uuids(ids))))
+    rows = await db.execute(_USERS, _ids(ids))
     return {
         str(u.id): (
             1,

@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from server.database import in_chunks
+from server.database import in_chunks, in_list
 from server.errors import DomainError
 from server.feedback.models import Feedback
 from server.inventory.ledger import Book, Line
@@ -45,7 +45,7 @@ from server.inventory.models import Part, PartRequest, StockLocation
 from server.jobs.events import move
 from server.jobs.models import Job
 from server.reports.form import stored_report_hash
-from server.reports.models import PartUsage, Signature, WorkReport, latest_versions
+from server.reports.models import LATEST_VERSIONS, PartUsage, Signature, WorkReport
 from server.syncing.store import SqlTx
 from sync import jobstatus
 from sync.blobs import pending_flags
@@ -90,6 +90,21 @@ def _maybe_uuid(value: str | UUID | None) -> UUID | None:
 def _uuids(values: Iterable[str | UUID | None]) -> list[UUID]:
     """The well-formed ids among ``values`` (a malformed one is rejected when its op applies)."""
     return sorted({u for u in map(_maybe_uuid, values) if u is not None})
+
+
+TakenId = type[Feedback | PartRequest | Signature]
+"""Models whose ids a device chooses: an id already stored means the operation was done."""
+
+
+# A batch's reads, built once (building a statement costs more than a small batch's SQL).
+_LOCKED_JOBS = select(Job).where(Job.id.in_(in_list())).order_by(Job.id).with_for_update()
+_PARTS = select(Part.id).where(Part.id.in_(in_list()))
+_LOCATIONS = select(StockLocation).where(StockLocation.id.in_(in_list()))
+_TAKEN: dict[TakenId, Any] = {
+    model: select(model.id).where(model.id.in_(in_list()))
+    for model in (Feedback, PartRequest, Signature)
+}
+_USAGES = insert(cast(Table, PartUsage.__table__))
 
 
 class PushBatch:
@@ -175,7 +190,7 @@ class PushBatch:
             if self._usages:  # after the ledger lines: a usage names its line
                 usages = [usage | {"movement_id": line["id"]} for usage, line in self._usages]
                 self._usages.clear()
-                await tx.db.execute(insert(cast(Table, PartUsage.__table__)), usages)
+                await tx.db.execute(_USAGES, usages)
             await tx.db.flush()
         except IntegrityError as exc:
             raise Rejected(
@@ -193,21 +208,21 @@ class PushBatch:
         """Lock and load jobs, in id order so two batches never wait on each other in a cycle."""
         ids = [i for i in ids if i not in self._jobs]
         for chunk in in_chunks(ids):
-            query = select(Job).where(Job.id.in_(chunk)).order_by(Job.id).with_for_update()
-            found = {j.id: j for j in (await db.execute(query)).scalars()}
+            rows = await db.execute(_LOCKED_JOBS, {"ids": list(chunk)})
+            found = {j.id: j for j in rows.scalars()}
             self._jobs.update({i: found.get(i) for i in chunk})
 
     async def _load_parts(self, db: AsyncSession, ids: list[UUID]) -> None:
         ids = [i for i in ids if i not in self._parts]
         for chunk in in_chunks(ids):
-            found = set((await db.execute(select(Part.id).where(Part.id.in_(chunk)))).scalars())
+            found = set((await db.execute(_PARTS, {"ids": list(chunk)})).scalars())
             self._parts.update({i: i in found for i in chunk})
 
     async def _load_locations(self, db: AsyncSession, ids: list[UUID]) -> None:
         ids = [i for i in ids if i not in self._locations]
         for chunk in in_chunks(ids):
-            query = select(StockLocation).where(StockLocation.id.in_(chunk))
-            found = {loc.id: loc for loc in (await db.execute(query)).scalars()}
+            rows = await db.execute(_LOCATIONS, {"ids": list(chunk)})
+            found = {loc.id: loc for loc in rows.scalars()}
             self._locations.update({i: found.get(i) for i in chunk})
 
     async def _load_versions(
@@ -225,7 +240,7 @@ class PushBatch:
         }
         for by, ids in wanted.items():
             for chunk in in_chunks(ids):
-                for v in (await db.execute(latest_versions(by, chunk))).scalars():
+                for v in (await db.execute(LATEST_VERSIONS[by], {"ids": list(chunk)})).scalars():
                     self._add_version(v)
                 self._versions_of.update(chunk)
 
@@ -234,13 +249,10 @@ class PushBatch:
             if all(v is not version for v in self._versions[key]):
                 self._versions[key].append(version)
 
-    async def _load_taken(
-        self, db: AsyncSession, model: type[Feedback | PartRequest | Signature], ids: list[UUID]
-    ) -> None:
+    async def _load_taken(self, db: AsyncSession, model: TakenId, ids: list[UUID]) -> None:
         ids = sorted({i for i in ids if (model, i) not in self._taken})
         for chunk in in_chunks(ids):
-            query = select(model.id).where(model.id.in_(chunk))
-            found = set((await db.execute(query)).scalars())
+            found = set((await db.execute(_TAKEN[model], {"ids": list(chunk)})).scalars())
             self._taken.update({(model, i): i in found for i in chunk})
 
     async def _held_job(self, db: AsyncSession, user_id: str, job_id: str | UUID) -> Job:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, Site
-from server.database import begin_write, in_chunks
+from server.database import begin_write, in_chunks, in_list
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -95,8 +95,14 @@ async def commit(db: AsyncSession) -> None:
     await db.commit()
 
 
+_BUILT = select(ReplicaHorizon.user_id)
+_HOLDERS = select(ReplicaChange.doc_key, ReplicaChange.user_id, ReplicaChange.change).where(
+    ReplicaChange.doc_key.in_(in_list()), ReplicaChange.op == "put"
+)
+
+
 async def built_replicas(db: AsyncSession) -> set[str]:
-    return set((await db.execute(select(ReplicaHorizon.user_id))).scalars())
+    return set((await db.execute(_BUILT)).scalars())
 
 
 async def replicate(db: AsyncSession) -> None:
@@ -108,12 +114,7 @@ async def replicate(db: AsyncSession) -> None:
     wanted = await audience(db, keys)
     held: dict[str, dict[str, bytes]] = {k: {} for k in keys}
     for chunk in in_chunks(keys):
-        rows = await db.execute(
-            select(ReplicaChange.doc_key, ReplicaChange.user_id, ReplicaChange.change).where(
-                ReplicaChange.doc_key.in_(chunk), ReplicaChange.op == "put"
-            )
-        )
-        for row in rows:
+        for row in await db.execute(_HOLDERS, {"ids": list(chunk)}):
             held[row.doc_key][row.user_id] = row.change
     rendered = await render(db, keys)
     # A completed job's history belongs to the newest few of every engineer working on its

@@ -17,17 +17,16 @@ known) or is derived from the jobs (customers, sites, assets, history, articles)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, or_, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.customers.models import Asset
-from server.database import in_chunks
+from server.database import in_chunks, in_list
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -39,15 +38,34 @@ HISTORY_PER_ASSET = 10
 CLOSED = ("completed", "cancelled")
 
 
-def _job_in_window(now: datetime) -> ColumnElement[bool]:
-    return or_(Job.status.not_in(CLOSED), Job.updated_at >= now - timedelta(days=CLOSED_DAYS))
+# The rules' queries, built once (``in_list``); ``since`` is the start of the closed-jobs window.
+_IN_WINDOW = or_(Job.status.not_in(CLOSED), Job.updated_at >= bindparam("since"))
+_LOCATIONS = select(StockLocation.id, StockLocation.kind, StockLocation.engineer_id).where(
+    StockLocation.id.in_(in_list())
+)
+_REPORT_JOBS = (
+    select(WorkReport.report_id, WorkReport.job_id)
+    .where(WorkReport.report_id.in_(in_list()))
+    .distinct()
+)
+_JOB_ENGINEERS = select(Job.id, Job.engineer_id).where(Job.id.in_(in_list()), _IN_WINDOW)
+_REQUESTERS = select(PartRequest.id, PartRequest.engineer_id).where(PartRequest.id.in_(in_list()))
+_ACTIVE = select(User.id).where(
+    User.id.in_(in_list()), User.role == "engineer", User.is_active.is_(True)
+)
+_COMPLETED_ON_ASSETS = select(
+    Job.id, Job.asset_id, Job.engineer_id, _IN_WINDOW.label("in_window")
+).where(Job.id.in_(in_list()), Job.status == "completed", Job.asset_id.is_not(None))
+_ASSET_ENGINEERS = (
+    select(Job.asset_id, Job.engineer_id)
+    .where(Job.asset_id.in_(in_list()), Job.engineer_id.is_not(None), _IN_WINDOW)
+    .distinct()
+)
+_ENGINEERS = select(User.id).where(User.role == "engineer", User.is_active.is_(True))
 
 
 async def engineers(db: AsyncSession) -> list[str]:
-    rows = await db.execute(
-        select(User.id).where(User.role == "engineer", User.is_active.is_(True))
-    )
-    return [str(u) for u in rows.scalars()]
+    return [str(u) for u in (await db.execute(_ENGINEERS)).scalars()]
 
 
 async def scope_keys(db: AsyncSession, user_id: str, now: datetime | None = None) -> set[str]:
@@ -58,8 +76,9 @@ async def scope_keys(db: AsyncSession, user_id: str, now: datetime | None = None
     jobs = (
         await db.execute(
             select(Job.id, Job.customer_id, Job.site_id, Job.asset_id).where(
-                Job.engineer_id == uid, _job_in_window(now)
-            )
+                Job.engineer_id == uid, _IN_WINDOW
+            ),
+            {"since": now - timedelta(days=CLOSED_DAYS)},
         )
     ).all()
     job_ids = [j.id for j in jobs]
@@ -123,54 +142,22 @@ async def audience(
         kind, id_ = split_key(key)
         ids[kind].append(id_)
     location_of = {i: UUID(i.split("/", 1)[0]) for i in ids["location"] + ids["stock"]}
-    locations = {
-        r.id: r
-        for r in await _rows(
-            db,
-            lambda c: select(StockLocation.id, StockLocation.kind, StockLocation.engineer_id).where(
-                StockLocation.id.in_(c)
-            ),
-            set(location_of.values()),
-        )
-    }
-    job_of_report = {
-        str(r.report_id): r.job_id
-        for r in await _rows(
-            db,
-            lambda c: (
-                select(WorkReport.report_id, WorkReport.job_id)
-                .where(WorkReport.report_id.in_(c))
-                .distinct()
-            ),
-            {UUID(i) for i in ids["report"]},
-        )
-    }
+    since = now - timedelta(days=CLOSED_DAYS)
+    locations = {r.id: r for r in await _rows(db, _LOCATIONS, set(location_of.values()))}
+    reports = await _rows(db, _REPORT_JOBS, {UUID(i) for i in ids["report"]})
+    job_of_report = {str(r.report_id): r.job_id for r in reports}
     engineer_of_job = {
         r.id: {str(r.engineer_id)} if r.engineer_id else set()
         for r in await _rows(
             db,
-            lambda c: select(Job.id, Job.engineer_id).where(Job.id.in_(c), _job_in_window(now)),
+            _JOB_ENGINEERS,
             {UUID(i) for i in ids["job"]} | set(job_of_report.values()),
+            since=since,
         )
     }
-    requester = {
-        str(r.id): {str(r.engineer_id)}
-        for r in await _rows(
-            db,
-            lambda c: select(PartRequest.id, PartRequest.engineer_id).where(PartRequest.id.in_(c)),
-            {UUID(i) for i in ids["part_request"]},
-        )
-    }
-    active = {
-        str(r.id)
-        for r in await _rows(
-            db,
-            lambda c: select(User.id).where(
-                User.id.in_(c), User.role == "engineer", User.is_active.is_(True)
-            ),
-            {UUID(i) for i in ids["user"]},
-        )
-    }
+    requests = await _rows(db, _REQUESTERS, {UUID(i) for i in ids["part_request"]})
+    requester = {str(r.id): {str(r.engineer_id)} for r in requests}
+    active = {str(r.id) for r in await _rows(db, _ACTIVE, {UUID(i) for i in ids["user"]})}
     warehouses = any(loc.kind == "warehouse" for loc in locations.values())
     everyone = set(await engineers(db)) if ids["part"] or warehouses else set()
 
@@ -212,25 +199,10 @@ async def history_readers(
     engineer while the job itself is in their scope (it is their ``job:`` document then).
     Whether it is among an engineer's newest ``HISTORY_PER_ASSET`` is for :func:`scope_keys`
     to say: callers reconcile these engineers rather than fan the document out by rule."""
-    now = now or datetime.now(UTC)
-    in_window = _job_in_window(now).label("in_window")
-    jobs = await _rows(
-        db,
-        lambda c: select(Job.id, Job.asset_id, Job.engineer_id, in_window).where(
-            Job.id.in_(c), Job.status == "completed", Job.asset_id.is_not(None)
-        ),
-        set(job_ids),
-    )
+    since = (now or datetime.now(UTC)) - timedelta(days=CLOSED_DAYS)
+    jobs = await _rows(db, _COMPLETED_ON_ASSETS, set(job_ids), since=since)
     peers: dict[UUID, set[str]] = defaultdict(set)
-    for r in await _rows(
-        db,
-        lambda c: (
-            select(Job.asset_id, Job.engineer_id)
-            .where(Job.asset_id.in_(c), Job.engineer_id.is_not(None), _job_in_window(now))
-            .distinct()
-        ),
-        {j.asset_id for j in jobs},
-    ):
+    for r in await _rows(db, _ASSET_ENGINEERS, {j.asset_id for j in jobs}, since=since):
         peers[r.asset_id].add(str(r.engineer_id))
     return {
         j.id: peers[j.asset_id] - ({str(j.engineer_id)} if j.in_window else set()) for j in jobs
@@ -238,10 +210,11 @@ async def history_readers(
 
 
 async def _rows(
-    db: AsyncSession, query: Callable[[list[UUID]], Select[Any]], ids: set[UUID]
+    db: AsyncSession, query: Select[Any], ids: set[UUID], **params: Any
 ) -> list[Row[Any]]:
-    """``query(chunk)`` over ``ids`` in chunks (bound-parameter limits), rows joined."""
+    """``query`` (a statement with an ``ids`` list parameter) over ``ids`` in chunks (bound
+    parameter limits), rows joined; ``params`` are its other parameters."""
     out: list[Row[Any]] = []
     for chunk in in_chunks(sorted(ids)):
-        out += (await db.execute(query(list(chunk)))).all()
+        out += (await db.execute(query, {"ids": list(chunk), **params})).all()
     return out

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    insert,
     literal_column,
     or_,
     select,
@@ -89,6 +90,49 @@ _READ_CHANGES, _HEAD = zip(_pull_reads(False), _pull_reads(True), strict=True)
 _DEVICE = select(Device.user_id, Device.last_seq).where(Device.id == bindparam("device_id"))
 _HORIZON = select(ReplicaHorizon.txid, ReplicaHorizon.seq).where(
     ReplicaHorizon.user_id == bindparam("user_id")
+)
+
+
+# The push's writes, built once per dialect for the same reason (an upsert's ``excluded``
+# alone costs more to build than a small push's SQL takes to run).
+def _push_writes(is_pg: bool) -> tuple[Any, Any]:
+    insert = pg_insert if is_pg else sqlite_insert
+    claim = (
+        insert(Device)
+        .values(
+            id=bindparam("device_id"),
+            user_id=bindparam("user_id"),
+            last_seq=0,
+            created_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    changes = insert(ReplicaChange)
+    if is_pg:
+        changes = changes.values(txid=_PG_TXID, seq=REPLICA_SEQ.next_value())
+    changes = changes.on_conflict_do_update(
+        index_elements=["user_id", "doc_key"],
+        set_={c: changes.excluded[c] for c in ("op", "change", "txid", "seq", "written_at")},
+    )
+    if not is_pg:
+        return claim, changes
+    positions = (ReplicaChange.txid, ReplicaChange.seq)
+    return claim, changes.returning(*positions, sort_by_parameter_order=True)
+
+
+_CLAIM_DEVICE, _WRITE_CHANGES = zip(_push_writes(False), _push_writes(True), strict=True)
+_DEVICE_FOR_UPDATE = _DEVICE.with_for_update()
+_SAVE_OPS = insert(OperationRecord)
+_DEVICE_SEEN = (
+    update(Device)
+    .where(Device.id == bindparam("device_id"))
+    .values(last_seq=bindparam("last_seq"), last_sync_at=bindparam("now"))
+)
+_RESERVE = (
+    update(SyncCounter)
+    .where(SyncCounter.name == "seq")
+    .values(value=SyncCounter.value + bindparam("n"))
+    .returning(SyncCounter.value)
 )
 
 ChangeRow = tuple[str, str, ChangeOp, bytes]
@@ -168,13 +212,10 @@ class SqlTx:
         return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
 
     async def claim_device(self, device_id: uuid.UUID, user_id: str) -> DeviceState:
-        await self.db.execute(
-            self._insert(Device)
-            .values(id=device_id, user_id=uuid.UUID(user_id), last_seq=0, created_at=_now())
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        query = select(Device.user_id, Device.last_seq).where(Device.id == device_id)
-        row = (await self.db.execute(query.with_for_update() if self.is_pg else query)).one()
+        params = {"device_id": device_id, "user_id": uuid.UUID(user_id), "now": _now()}
+        await self.db.execute(_CLAIM_DEVICE[self.is_pg], params)
+        query = _DEVICE_FOR_UPDATE if self.is_pg else _DEVICE
+        row = (await self.db.execute(query, {"device_id": device_id})).one()
         return DeviceState(device_id=device_id, user_id=str(row.user_id), last_seq=row.last_seq)
 
     async def op_records(self, device_id: uuid.UUID, first: int, last: int) -> list[OpRecord]:
@@ -198,7 +239,7 @@ class SqlTx:
     ) -> None:
         if records:
             await self.db.execute(
-                self._insert(OperationRecord),
+                _SAVE_OPS,
                 [
                     {
                         "device_id": r.device_id,
@@ -212,11 +253,8 @@ class SqlTx:
                     for r in records
                 ],
             )
-        await self.db.execute(
-            update(Device)
-            .where(Device.id == device_id)
-            .values(last_seq=last_seq, last_sync_at=_now())
-        )
+        params = {"device_id": device_id, "last_seq": last_seq, "now": _now()}
+        await self.db.execute(_DEVICE_SEEN, params)
 
     # -- replica logs ---------------------------------------------------------------------
     async def write_change(
@@ -234,35 +272,18 @@ class SqlTx:
             {"user_id": u, "doc_key": k, "op": op, "change": c, "written_at": now}
             for u, k, op, c in rows
         ]
-        stmt = self._insert(ReplicaChange)
         if self.is_pg:
-            stmt = stmt.values(txid=_PG_TXID, seq=REPLICA_SEQ.next_value())
-        else:
-            first = await self._reserve(len(rows))
-            for i, p in enumerate(params):
-                p["txid"], p["seq"] = 0, first + i
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "doc_key"],
-            set_={c: stmt.excluded[c] for c in ("op", "change", "txid", "seq", "written_at")},
-        )
-        if self.is_pg:
-            result = await self.db.execute(
-                stmt.returning(ReplicaChange.txid, ReplicaChange.seq, sort_by_parameter_order=True),
-                params,
-            )
+            result = await self.db.execute(_WRITE_CHANGES[True], params)
             return [(r.txid, r.seq) for r in result]
-        await self.db.execute(stmt, params)
+        first = await self._reserve(len(rows))
+        for i, p in enumerate(params):
+            p["txid"], p["seq"] = 0, first + i
+        await self.db.execute(_WRITE_CHANGES[False], params)
         return [(0, first + i) for i in range(len(params))]
 
     async def _reserve(self, n: int) -> int:
         """The first of ``n`` fresh SQLite positions (the writer lock makes this safe)."""
-        result = await self.db.execute(
-            update(SyncCounter)
-            .where(SyncCounter.name == "seq")
-            .values(value=SyncCounter.value + n)
-            .returning(SyncCounter.value)
-        )
-        last = result.scalar_one_or_none()
+        last = (await self.db.execute(_RESERVE, {"n": n})).scalar_one_or_none()
         if last is None:
             await self.db.execute(self._insert(SyncCounter).values(name="seq", value=n))
             last = n
