@@ -88,7 +88,8 @@ def test_smoke_profile_produces_every_workload(tmp_path: Path) -> None:
     assert all(g["requests"]["median"] == 1 for g in growth)
     (devices,) = results["devices"].values()
     assert devices["errors"] == 0
-    assert _finite(devices["steady_pull_p99_ms"]["median"])
+    assert _finite(devices["burst_pull_p99_ms"]["median"])
+    assert devices["fleet"]["pull"]["n"] >= 6 and _finite(devices["fleet"]["pull"]["p99_ms"])
 
     # the outputs people read
     summary = (out / "summary.md").read_text()

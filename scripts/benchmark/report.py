@@ -153,15 +153,16 @@ def _bars(results: dict[str, Any], tables: dict[str, Any]) -> list[dict[str, Any
             )
         )
     for n, d in (results.get("devices") or {}).items():
-        p99 = d["steady_pull_p99_ms"]["median"]
+        fleet = d["fleet"]
+        p99 = fleet["pull"]["p99_ms"]
         bars.append(
             _bar(
-                f"{n} devices: errors, steady pull p99 (ms)",
+                f"{n} devices syncing every {fleet['interval_s']:g} s: errors, pull p99 (ms)",
                 p99,
                 "0 errors, ≤ 100 ms",
                 d["errors"] == 0 and p99 <= 100,
-                f"{d['errors']} errors: {d.get('http_errors', 0)} failed HTTP exchanges, "
-                f"{d.get('unfinished', 0)} device phases not finished in time",
+                f"{d['errors']} errors in all phases: {d.get('http_errors', 0)} failed HTTP "
+                f"exchanges, {d.get('unfinished', 0)} device phases not finished in time",
             )
         )
     return bars

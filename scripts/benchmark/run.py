@@ -59,7 +59,9 @@ class Profile:
     growth_scale: int = 5
     growth_points: list[int] = field(default_factory=lambda: [1, 10, 100])
     device_counts: list[int] = field(default_factory=lambda: [50, 200, 500])
-    device_rounds: int = 5
+    device_interval_s: float = 30.0  # fleet phase: each device syncs this often (± 50%)
+    device_window_s: float = 60.0  # for this long
+    device_rounds: int = 3  # burst rounds (after the warm-up)
 
 
 FULL = Profile("full")
@@ -75,6 +77,8 @@ SMOKE = Profile(
     growth_scale=1,
     growth_points=[1, 2],
     device_counts=[6],
+    device_interval_s=1.0,
+    device_window_s=2.0,
     device_rounds=1,
 )
 
@@ -225,6 +229,8 @@ def run_devices(backend: fieldsync.Backend, p: Profile, out: Path) -> dict[str, 
                     counts=p.device_counts,
                     rounds=p.device_rounds,
                     warmup=p.warmup,
+                    interval_s=p.device_interval_s,
+                    window_s=p.device_window_s,
                 )
             )
     finally:
