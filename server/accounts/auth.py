@@ -7,7 +7,7 @@ the short-lived token expires. Guards check roles; object-level checks live in e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -89,11 +89,17 @@ def issue_access_token(
     )
 
 
-def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def requires(
+    *roles: str,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     """A guard admitting only the given roles (admin is not implied: list it where meant)."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # async on purpose: Litestar runs a plain function guard in a worker thread (a thread hop on
+    # every request); a coroutine runs on the event loop
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    ) -> None:
         user = connection.user
         if not isinstance(user, Principal) or user.role not in allowed:
             raise Forbidden("your role may not use this endpoint")
