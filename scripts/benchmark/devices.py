@@ -118,11 +118,13 @@ async def _sync(device: DeviceClient, rng: random.Random) -> None:
 async def _fleet_device(
     device: DeviceClient, rng: random.Random, interval: float, until: float
 ) -> None:
-    """Sync on a timer: every ``interval`` ± 50% until ``until`` (a started sync finishes)."""
-    await asyncio.sleep(rng.uniform(0, interval))
-    while time.perf_counter() < until:
+    """Sync on a timer, every ``interval`` ± 50%, while the window lasts (``until``): the first
+    sync at a random point of the first interval, none scheduled after the window."""
+    start = time.perf_counter() + rng.uniform(0, interval)
+    while start < until:
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
         await _sync(device, rng)
-        await asyncio.sleep(rng.uniform(0.5, 1.5) * interval)
+        start += rng.uniform(0.5, 1.5) * interval
 
 
 async def run_devices(

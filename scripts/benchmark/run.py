@@ -61,7 +61,7 @@ class Profile:
     device_counts: list[int] = field(default_factory=lambda: [50, 200, 500])
     device_interval_s: float = 30.0  # fleet phase: each device syncs this often (± 50%)
     device_window_s: float = 60.0  # for this long
-    device_rounds: int = 3  # burst rounds (after the warm-up)
+    device_rounds: int = 2  # burst rounds (after the warm-up)
 
 
 FULL = Profile("full")
