@@ -7,7 +7,7 @@
 // - a new version waits until the page asks it to take over ("reload to update");
 // - Background Sync: ask an open page to flush its outbox (only src/db.js touches IndexedDB).
 // VERSION is a hash of the shell files; tests/browser/test_shell.py fails when it is stale.
-const VERSION = '33d53c6ca25c';
+const VERSION = '401c2f145e75';
 const CACHE = `fieldsync-shell-${VERSION}`;
 const SHELL = [
   '/index.html',

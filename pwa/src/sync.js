@@ -116,7 +116,7 @@ async function push() {
 
 async function pullPages() {
   const { device_id } = await db.device();
-  let cursor = (await db.getMeta('cursor')) ?? null;
+  const cursor = (await db.getMeta('cursor')) ?? null;
   set({ received: 0, initial: cursor === null });
   const stats = { rows: 0, applyMs: 0, pullMs: 0 };
   const started = performance.now();
@@ -135,7 +135,6 @@ async function pullPages() {
       const t0 = performance.now();
       stats.rows += await db.applyPage(page.changes, page.cursor);
       stats.applyMs += performance.now() - t0;
-      cursor = page.cursor;
       set({ received: state.received + page.changes.length, remaining: page.remaining ?? null });
       if (!page.has_more) break;
     }
