@@ -96,9 +96,9 @@ _HORIZON = select(ReplicaHorizon.txid, ReplicaHorizon.seq).where(
 # The push's writes, built once per dialect for the same reason (an upsert's ``excluded``
 # alone costs more to build than a small push's SQL takes to run).
 def _push_writes(is_pg: bool) -> tuple[Any, Any]:
-    insert = pg_insert if is_pg else sqlite_insert
+    upsert = pg_insert if is_pg else sqlite_insert
     claim = (
-        insert(Device)
+        upsert(Device)
         .values(
             id=bindparam("device_id"),
             user_id=bindparam("user_id"),
@@ -107,7 +107,7 @@ def _push_writes(is_pg: bool) -> tuple[Any, Any]:
         )
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    changes = insert(ReplicaChange)
+    changes = upsert(ReplicaChange)
     if is_pg:
         changes = changes.values(txid=_PG_TXID, seq=REPLICA_SEQ.next_value())
     changes = changes.on_conflict_do_update(
