@@ -9,6 +9,7 @@ PostgreSQL (asyncpg) is the scale-out path; the same code runs there.
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from litestar.di import NamedDependency
-from sqlalchemy import BindParameter, MetaData, bindparam, event
+from sqlalchemy import BindParameter, MetaData, bindparam, event, func, select
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -118,6 +119,20 @@ async def begin_write(session: AsyncSession) -> None:
     if session.in_transaction():
         return
     await session.connection(execution_options={WRITE_OPTION: True})
+
+
+async def advisory_lock(db: AsyncSession, name: str) -> None:
+    """PostgreSQL: wait for, then hold until commit or rollback, the advisory lock ``name``.
+
+    A writer that must see everything committed by every earlier writer of the same kind takes
+    it before it reads: the lock is released only when the holder commits, and each READ
+    COMMITTED statement reads what is committed when it starts, so the next holder's reads see
+    the previous holder's writes. A no-op on SQLite, whose writers already run one at a time
+    (:func:`begin_write`). Re-entrant within one transaction."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    await db.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:

@@ -14,13 +14,13 @@ request or disturb the caller's unit of work. The unique index on ``number`` sta
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.database import advisory_lock
 from server.jobs.models import Job, ServiceRequest
 
 
@@ -30,7 +30,7 @@ async def insert_numbered(
     """Give ``row`` the next free number for ``prefix`` on ``at``'s local day, and insert it."""
     column = type(row).number
     stem = f"{prefix}-{at.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
-    await _lock(db, stem)
+    await advisory_lock(db, stem)
     # Zero-padded numbers sort as text within one width; longer means bigger.
     last = await db.scalar(
         select(column)
@@ -42,10 +42,3 @@ async def insert_numbered(
     row.number = f"{stem}{seq:04d}"
     db.add(row)
     await db.flush()
-
-
-async def _lock(db: AsyncSession, stem: str) -> None:
-    if db.get_bind().dialect.name != "postgresql":
-        return
-    key = int.from_bytes(hashlib.sha256(stem.encode()).digest()[:8], "big", signed=True)
-    await db.execute(select(func.pg_advisory_xact_lock(key)))

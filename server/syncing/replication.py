@@ -17,6 +17,15 @@ and articles; so is the scope of every other engineer working on the asset of a 
 completed (its service history joins theirs, and may push an older entry out). A replica is
 built on the engineer's first pull; until then nothing is written for them (``ReplicaHorizon``
 rows mark built replicas).
+
+Replica maintenance runs one transaction at a time: :func:`replicate` (and a first build) reads
+scopes, holders and built replicas only once it holds the replica-log lock
+(:func:`server.database.advisory_lock`, held until commit), so it sees every earlier
+maintainer's commit. On SQLite writers are one at a time anyway; on PostgreSQL, READ COMMITTED
+without the lock let two transactions each compute scopes from a state missing the other's
+uncommitted change — a first build racing a reassignment, or an engineer's two jobs on one
+asset reassigned away at once — and leave documents out of scope in a log for good. The rest of
+each transaction (its business reads and writes, its flush) still runs concurrently.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.customers.models import Asset, Customer, Site
-from server.database import begin_write, in_chunks, in_list
+from server.database import advisory_lock, begin_write, in_chunks, in_list
 from server.inventory.models import Part, PartRequest, StockLevel, StockLocation
 from server.jobs.models import Job
 from server.knowledge.models import KnowledgeArticle
@@ -45,6 +54,7 @@ from sync.changes import encode_remove
 from sync.kinds import split_key
 
 TOUCHED = "fieldsync_touched"
+LOGS_LOCK = "fieldsync:replica-logs"  # the advisory lock replica maintenance runs under
 
 _KEY_OF: dict[type, Callable[[Any], list[str]]] = {
     Job: lambda o: [f"job:{o.id}", f"service_history:{o.id}"],
@@ -110,6 +120,7 @@ async def replicate(db: AsyncSession) -> None:
     keys = sorted(db.info.pop(TOUCHED, set()))
     if not keys:
         return
+    await advisory_lock(db, LOGS_LOCK)  # before any read below (module docstring)
     built = await built_replicas(db)
     wanted = await audience(db, keys)
     held: dict[str, dict[str, bytes]] = {k: {} for k in keys}
@@ -148,7 +159,8 @@ def _remove(key: str) -> bytes:
 
 async def reconcile(db: AsyncSession, user_id: str) -> int:
     """Make the user's log hold exactly their scope: puts for what is missing, removes for what
-    left. Builds the replica the first time. Returns the number of changes written."""
+    left. Builds the replica the first time. Returns the number of changes written. The caller
+    holds the replica-log lock (``LOGS_LOCK``)."""
     desired = await scope_keys(db, user_id)
     rows = await db.execute(
         select(ReplicaChange.doc_key).where(
@@ -185,6 +197,7 @@ async def ensure_replica(
     if not exists:
         async with sessions() as db:
             await begin_write(db)
+            await advisory_lock(db, LOGS_LOCK)
             await reconcile(db, user_id)
             await commit(db)
     if built is not None:

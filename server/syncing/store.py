@@ -18,10 +18,11 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     bindparam,
     delete,
@@ -122,7 +123,7 @@ def _push_writes(is_pg: bool) -> tuple[Any, Any]:
 
 _CLAIM_DEVICE, _WRITE_CHANGES = zip(_push_writes(False), _push_writes(True), strict=True)
 _DEVICE_FOR_UPDATE = _DEVICE.with_for_update()
-_SAVE_OPS = insert(OperationRecord)
+_SAVE_OPS = insert(cast(Table, OperationRecord.__table__))  # Core: no ORM bulk path per row
 _DEVICE_SEEN = (
     update(Device)
     .where(Device.id == bindparam("device_id"))

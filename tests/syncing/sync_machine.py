@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from server.inventory import ledger
 from server.jobs.models import Job
-from server.syncing.replication import commit, replicate
+from server.syncing.replication import commit
 from server.syncing.store import SqlStore
 from sync.errors import Unavailable
 from tests.syncing.sync_audit import (
@@ -38,13 +38,6 @@ from tests.syncing.sync_audit import (
 )
 from tests.syncing.sync_harness import Dev, Rig
 from tests.syncing.sync_work import DeviceWork, devices, jobs
-
-# BUG (reported): on PostgreSQL, replica maintenance computes scopes from READ COMMITTED reads
-# without serialising per engineer, so an engineer's first replica build racing a reassignment,
-# or two of their jobs reassigned at once, leave documents in their log that are out of scope
-# (test_known_bug_concurrent_scope_changes_on_postgres). Until fixed, the concurrent rule avoids
-# exactly those two interleavings on PostgreSQL; SQLite (one writer at a time) runs them all.
-PG_SCOPE_RACE_FIXED = False
 
 engineers = st.sampled_from(ENGINEERS)
 places = st.sampled_from(("WH-1", "WH-2", *VANS.values()))
@@ -181,11 +174,11 @@ class SyncSystem(DeviceWork, Rig, RuleBasedStateMachine):
 
     @rule(d=devices, qty=st.integers(1, 3))
     def slow_writer(self, d: int, qty: int) -> None:
-        """Commit inversion (PROTOCOL.md §2.3.5): a stock receipt written straight to the
-        database holds its transaction open after taking its replica positions while, on
-        PostgreSQL, a later receipt commits and a device pulls; then it commits. A cursor that
-        passed the later change must still deliver this one (a naive sequence would skip it).
-        SQLite has one writer at a time: there it is just a receipt from outside the API."""
+        """A writer slower than a later one: a stock receipt written straight to the database
+        holds its transaction open while, on PostgreSQL, a later receipt commits and a device
+        pulls; then it replicates and commits. The device's next pull must still bring it
+        (replica positions are taken under the replica-log lock, in commit order; PROTOCOL.md
+        §11). SQLite has one writer at a time: there it is just a receipt from outside the API."""
         dev, pg = self.devs[d], not self.settings.is_sqlite
 
         async def write() -> None:
@@ -197,7 +190,7 @@ class SyncSystem(DeviceWork, Rig, RuleBasedStateMachine):
                 }
                 at = datetime.now(UTC)
                 await ledger.record_movement(db, kind="receipt", qty_delta=qty, at=at, **where)
-                await replicate(db)
+                await db.flush()
                 if pg:
                     await self.receive("WH-1", 0, 1)
                     if dev.transport.pulled and not dev.transport.offline:
@@ -211,14 +204,13 @@ class SyncSystem(DeviceWork, Rig, RuleBasedStateMachine):
         self, a: int, b: int, job: str, user: str, job2: str, user2: str, place: str
     ) -> None:
         """A push, a pull, a reassignment or two and a stock receipt, all at once."""
-        racy = not self.settings.is_sqlite and not PG_SCOPE_RACE_FIXED
         tasks = [self._assign(job, user, concurrent=True), self.receive(place, 0, 1)]
-        if job2 != job and not racy:
+        if job2 != job:
             tasks.append(self._assign(job2, user2, concurrent=True))
         if not self.devs[a].transport.offline:
             tasks.append(self.devs[a].client.push())
         puller = self.devs[b]
-        if b != a and not puller.transport.offline and (puller.transport.pulled or not racy):
+        if b != a and not puller.transport.offline:
             tasks.append(puller.client.pull())
 
         async def together() -> None:

@@ -41,8 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.database import begin_write
 from server.jobs.models import Job
 from server.syncing.device import HttpTransport, PasswordLogin
+from server.syncing.documents import render
 from server.syncing.models import ReplicaChange
-from server.syncing.replication import commit, replicate
+from server.syncing.replication import TOUCHED, replicate
 from server.syncing.store import SqlStore, SqlTx
 from sync.changes import PULL_PAGE_DECODER, encode_put
 from sync.client import DeviceClient
@@ -252,13 +253,22 @@ async def _edit_note(
     written: asyncio.Event,
     may_commit: asyncio.Event | None = None,
 ) -> Position:
-    """A business write (a job's note, replicated in its transaction) that can be held open."""
+    """A job's note written with its replica change, in a transaction that can be held open.
+
+    The change goes to the log straight through the store, not through ``replicate``: the
+    server's replica maintenance runs one transaction at a time (the replica-log lock, PROTOCOL.md
+    §11), so its own positions follow commit order; the xmin bound is what the protocol asks of
+    any store whose writers may commit out of order, and this writer is one."""
     async with sessions() as db:
         await begin_write(db)
         job = (await db.execute(select(Job).where(Job.id == job_id).with_for_update())).scalar_one()
         job.note, job.note_version, job.version = text, job.note_version + 1, job.version + 1
         job.updated_at = datetime.now(UTC)
-        await replicate(db)
+        await db.flush()
+        key = f"job:{job_id}"
+        touched = db.info.pop(TOUCHED)  # what replicate would re-render; only the job matters
+        assert key in touched
+        await SqlTx(db).write_changes([(user_id, key, "put", (await render(db, [key]))[key])])
         row = (
             await db.execute(
                 select(ReplicaChange.txid, ReplicaChange.seq).where(
@@ -269,7 +279,7 @@ async def _edit_note(
         written.set()
         if may_commit is not None:
             await may_commit.wait()
-        await commit(db)
+        await db.commit()
     return (row.txid, row.seq)
 
 

@@ -17,8 +17,8 @@ each applied operation took effect exactly once (movement, report version, signa
 request, feedback, note, status event), a rejected one never; every replica equals
 ``scope_keys`` rendered now; stock equals the sum of movements.
 
-The default profile is small; ``-m slow`` runs the large one (CI). The ``known_bug`` tests are
-strict xfails pinning bugs this machine found in files outside this suite.
+The default profile is small; ``-m slow`` runs the large one (CI). The tests after the machine
+pin bugs it found in files outside this suite, each fixed since.
 """
 
 from __future__ import annotations
@@ -157,17 +157,23 @@ async def _scope_race(url: str, case: str) -> None:
         w = await build_data(sessions)
         e1, e2, e3 = (w.users[f"engineer{i}"] for i in (1, 2, 3))
         if case == "first_pull_during_reassignment":
-            pending = [await _reassign(sessions, w.jobs["e2_a"], e3)]
-            await ensure_replica(sessions, str(e2))  # engineer2's first pull builds the log
+            first = await _reassign(sessions, w.jobs["e2_a"], e3)
+            racer = ensure_replica(sessions, str(e2))  # engineer2's first pull builds the log
         else:  # both asset-0 jobs go to engineer2, then leave them at the same time
             await ensure_replica(sessions, str(e2))
             for job in ("e3_a", "e1_a"):
                 await commit(await _reassign(sessions, w.jobs[job], e2))
-            pending = [await _reassign(sessions, w.jobs["e3_a"], e3)]
-            pending.append(await _reassign(sessions, w.jobs["e1_a"], e1))
-        for db in pending:
-            await db.commit()
-            await db.close()
+            first = await _reassign(sessions, w.jobs["e3_a"], e3)
+            racer = _reassign_and_commit(sessions, w.jobs["e1_a"], e1)
+        # The racer does its own writes, then must wait for the first transaction's commit
+        # before reading scopes (before the fix it read them at once, missing that change).
+        racing = asyncio.ensure_future(racer)
+        await asyncio.sleep(0.5)
+        waited = not racing.done()
+        await first.commit()
+        await first.close()
+        await racing
+        assert waited, "replica maintenance did not wait for the concurrent one to commit"
         async with sessions() as db:
             rows = select(ReplicaChange.doc_key).where(
                 ReplicaChange.user_id == str(e2), ReplicaChange.op == "put"
@@ -178,17 +184,22 @@ async def _scope_race(url: str, case: str) -> None:
         await engine.dispose()
 
 
+async def _reassign_and_commit(
+    sessions: async_sessionmaker[AsyncSession], job: UUID, to: UUID
+) -> None:
+    db = await _reassign(sessions, job, to)
+    await db.commit()
+    await db.close()
+
+
 @pytest.mark.postgres
-# -- Known bugs, pinned. A strict xfail turns red (XPASS) once its bug is fixed: then delete the
-# -- test and the machine's tolerance of it (sync_machine.PG_SCOPE_RACE_FIXED, the U+0000 left
-# -- out of sync_machine.notes).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="scope maintenance races")
 @pytest.mark.parametrize("case", ["first_pull_during_reassignment", "two_jobs_leave_at_once"])
-def test_known_bug_concurrent_scope_changes_on_postgres(case: str) -> None:
-    """Replica maintenance reads scopes under READ COMMITTED without serialising per engineer:
-    (a) engineer2's first replica build runs while e2_a is being reassigned to engineer3 — the
-    build reads e2_a as still theirs, the reassignment sees no built replica to remove it from;
-    (b) engineer2's two asset-0 jobs are reassigned away at once — each transaction still sees
-    the other job, so neither removes the asset, site and customer. Either way engineer2's log
-    keeps documents out of their scope for good (the machine's ``concurrently`` found (a))."""
+def test_concurrent_scope_changes_on_postgres(case: str) -> None:
+    """Replica maintenance on PostgreSQL waits for concurrent maintenance to commit (the
+    replica-log lock, ``server.syncing.replication``). Without it, under READ COMMITTED:
+    (a) engineer2's first replica build ran while e2_a was being reassigned to engineer3 — the
+    build read e2_a as still theirs, the reassignment saw no built replica to remove it from;
+    (b) engineer2's two asset-0 jobs reassigned away at once — each transaction still saw the
+    other job, so neither removed the asset, site and customer. Either way engineer2's log kept
+    documents out of their scope for good (the state machine's ``concurrently`` found (a))."""
     asyncio.run(_scope_race(require_pg(), case))
