@@ -17,7 +17,9 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
+
+import msgspec
 
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 
@@ -122,4 +124,48 @@ def report_hash(fields: Mapping[str, object]) -> str:
         missing = sorted(set(REPORT_FIELDS) - set(fields))
         extra = sorted(set(fields) - set(REPORT_FIELDS))
         raise ValueError(f"report form mismatch: missing {missing}, unexpected {extra}")
-    return hashlib.sha256(canonical_json(fields)).hexdigest()
+    return hashlib.sha256(_report_form_json(fields)).hexdigest()
+
+
+_SORTED_KEYS: Final = msgspec.json.Encoder(order="sorted")
+
+
+def _report_form_json(fields: Mapping[str, object]) -> bytes:
+    """``canonical_json(fields)``, fast for the form every report has: strings, safe integers
+    and ``parts`` of ``{"part_id": str, "qty": int}``. For those, msgspec (sorting keys, all
+    ASCII here, so code-point and UTF-16 order agree) escapes exactly as the rules above once
+    strings are NFC (``tests/sync/test_canonical.py`` checks the two agree); a server hashes
+    every submitted report, and the general encoder is pure Python. Any other shape, or any
+    value the rules refuse, takes the general path (which also raises the right error)."""
+    form: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "parts" and type(value) is list:
+            parts = [_part(p) for p in value]
+            if None in parts:
+                return canonical_json(fields)
+            form[key] = parts
+        elif (simple := _simple(value)) is None:
+            return canonical_json(fields)
+        else:
+            form[key] = simple
+    try:
+        return _SORTED_KEYS.encode(form)
+    except UnicodeEncodeError:  # a lone surrogate
+        return canonical_json(fields)
+
+
+def _simple(value: object) -> str | int | None:
+    if type(value) is str:
+        return unicodedata.normalize("NFC", value)
+    if type(value) is int and abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    return None
+
+
+def _part(part: object) -> dict[str, str | int] | None:
+    if type(part) is not dict or part.keys() != {"part_id", "qty"}:
+        return None
+    part_id, qty = _simple(part["part_id"]), _simple(part["qty"])
+    if type(part_id) is not str or type(qty) is not int:
+        return None
+    return {"part_id": part_id, "qty": qty}

@@ -95,6 +95,13 @@ def _parse_uuid(value: str) -> UUID | None:
         return None
 
 
+def _user(user_id: str) -> UUID:
+    """The pushing user's id (from their verified token, so always well formed)."""
+    parsed = _parse_uuid(user_id)
+    assert parsed is not None
+    return parsed
+
+
 def _uuids(values: Iterable[str | UUID | None]) -> list[UUID]:
     """The well-formed ids among ``values`` (a malformed one is rejected when its op applies)."""
     return sorted({u for u in map(_maybe_uuid, values) if u is not None})
@@ -126,7 +133,9 @@ class PushBatch:
         self._jobs: dict[UUID, Job | None] = {}
         self._parts: dict[UUID, bool] = {}
         self._locations: dict[UUID, StockLocation | None] = {}
-        self._versions: dict[UUID, list[WorkReport]] = defaultdict(list)  # by report and job id
+        # the latest version of each report, by report id and by job id (every check needs only
+        # the latest: versions run 1, 2, … and all versions of a report share its job)
+        self._versions: dict[UUID, dict[UUID, WorkReport]] = defaultdict(dict)
         self._versions_of: set[UUID] = set()  # report ids and job ids whose versions are loaded
         self._taken: dict[tuple[type, UUID], bool] = {}
         self._book: Book | None = None
@@ -147,7 +156,7 @@ class PushBatch:
             ],
             job_ids=_uuids(op.job_id for op in ops if isinstance(op, ReportSubmit)),
         )
-        signed_jobs = [v.job_id for versions in self._versions.values() for v in versions]
+        signed_jobs = [v.job_id for latest in self._versions.values() for v in latest.values()]
         await self._load_jobs(
             db, _uuids([*(getattr(op, "job_id", None) for op in ops), *signed_jobs])
         )
@@ -254,8 +263,10 @@ class PushBatch:
 
     def _add_version(self, version: WorkReport) -> None:
         for key in (version.report_id, version.job_id):
-            if all(v is not version for v in self._versions[key]):
-                self._versions[key].append(version)
+            latest = self._versions[key]
+            known = latest.get(version.report_id)
+            if known is None or known.version < version.version:
+                latest[version.report_id] = version
 
     async def _load_taken(self, db: AsyncSession, model: TakenId, ids: list[UUID]) -> None:
         ids = sorted({i for i in ids if (model, i) not in self._taken})
@@ -271,7 +282,7 @@ class PushBatch:
         job = self._jobs[key]
         if job is None:
             raise Rejected("not_found", "no such job")
-        if job.engineer_id is None or str(job.engineer_id) != user_id:
+        if job.engineer_id != _user(user_id):
             raise Rejected(
                 "not_assigned",
                 "this job is no longer assigned to you; your entry is kept on the server for "
@@ -304,9 +315,9 @@ class PushBatch:
         await self._load_versions(
             db, report_ids=[report_id], job_ids=[job_id] if job_id is not None else []
         )
-        versions = self._versions[report_id]
+        versions = list(self._versions[report_id].values())
         if job_id is not None:
-            versions = versions + [v for v in self._versions[job_id] if v.report_id != report_id]
+            versions += [v for v in self._versions[job_id].values() if v.report_id != report_id]
         return versions
 
     # -- the operations ----------------------------------------------------------------------
@@ -321,7 +332,7 @@ class PushBatch:
                 db,
                 job,
                 op.to,
-                actor_id=UUID(user_id),
+                actor_id=_user(user_id),
                 actor_role="engineer",
                 event_at=op.at,
                 received_at=now,
@@ -372,7 +383,7 @@ class PushBatch:
             report_id=op.report_id,
             job_id=job.id,
             version=version,
-            author_id=UUID(user_id),
+            author_id=_user(user_id),
             diagnosis=op.diagnosis,
             root_cause_category=op.root_cause_category,
             root_cause=op.root_cause,
@@ -397,7 +408,7 @@ class PushBatch:
         location = self._locations[location_id]
         if location is None or not await self._part_exists(db, part_id):
             raise Rejected("not_found", "no such part or location")
-        if location.kind != "van" or str(location.engineer_id) != user_id:
+        if location.kind != "van" or location.engineer_id != _user(user_id):
             raise Rejected("forbidden", "parts are consumed from your own van only")
         book = self._ledger(db)
         await book.load([(part_id, location_id)])
@@ -407,7 +418,7 @@ class PushBatch:
             kind="consumption",
             qty_delta=-op.qty,
             at=op.at,
-            actor_id=UUID(user_id),
+            actor_id=_user(user_id),
             job_id=job.id if job else None,
             note=f"op {op.id}",
         )
@@ -430,7 +441,7 @@ class PushBatch:
             PartRequest(
                 id=op.request_id,
                 job_id=job.id,
-                engineer_id=UUID(user_id),
+                engineer_id=_user(user_id),
                 part_id=part_id,
                 qty=op.qty,
                 note=op.note,

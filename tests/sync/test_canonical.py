@@ -127,3 +127,42 @@ def test_report_submit_gives_the_hashed_form() -> None:
     )
     assert op.report_fields() == REPORT
     assert report_hash(op.report_fields()) == REPORT_SHA256
+
+
+texts = st.text(max_size=12) | st.sampled_from(["e\u0301", "\u212b", "\x00\x1f\x7f", "\u2028"])
+safe_ints = st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+parts = st.fixed_dictionaries({"part_id": texts, "qty": safe_ints})
+report_forms = st.fixed_dictionaries(
+    {k: texts for k in REPORT_FIELDS if k not in ("labour_minutes", "parts")}
+    | {"labour_minutes": safe_ints, "parts": st.lists(parts, max_size=3)}
+)
+
+
+@given(report_forms)
+def test_report_hash_is_the_hash_of_canonical_json(form: dict[str, object]) -> None:
+    """``report_hash`` encodes the usual form with msgspec: it must give canonical_json's bytes."""
+    assert report_hash(form) == hashlib.sha256(canonical_json(form)).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"labour_minutes": 1.5},
+        {"labour_minutes": MAX_SAFE_INTEGER + 1},
+        {"labour_minutes": True},
+        {"diagnosis": "\ud800"},
+        {"parts": [{"part_id": "P", "qty": 1, "extra": 0}]},
+        {"parts": [{"part_id": 7, "qty": 1}]},
+        {"parts": ({"part_id": "P", "qty": 1},)},
+    ],
+)
+def test_report_hash_of_unusual_forms_follows_canonical_json(change: dict[str, object]) -> None:
+    """Shapes off the fast path: the same hash as canonical_json, or the same refusal."""
+    form = REPORT | change
+    try:
+        expected = hashlib.sha256(canonical_json(form)).hexdigest()
+    except (TypeError, ValueError) as refusal:
+        with pytest.raises(type(refusal)):
+            report_hash(form)
+        return
+    assert report_hash(form) == expected
