@@ -14,9 +14,11 @@ instead of thousands:
   otherwise), parts, locations, the latest version of each report, and which feedback, part
   request and signature ids are taken. Anything not prepared is loaded when first asked for.
 - ``apply`` checks one operation against that state, which includes the batch's own earlier
-  operations, then adds its rows to the session and its ledger lines to the batch's
-  :class:`~server.inventory.ledger.Book`. **Every** ``Rejected`` is raised before the
-  operation's first write, so a rejected operation leaves nothing behind and needs no savepoint.
+  operations, then queues its new rows (plain dicts, inserted with Core: a push adds hundreds,
+  and an ORM object costs more to build and flush than its insert) and its ledger lines in the
+  batch's :class:`~server.inventory.ledger.Book`; a job it changes is an ORM update. **Every**
+  ``Rejected`` is raised before the operation's first write, so a rejected operation leaves
+  nothing behind and needs no savepoint.
 - ``flush`` writes it all: the level deltas in one statement, the rows in one ``INSERT`` per
   table. When the database refuses (a constraint, a value it cannot store) ``flush`` raises
   ``Rejected``; the engine then rolls the batch back and applies it again one operation per
@@ -28,12 +30,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -47,6 +50,7 @@ from server.jobs.events import move
 from server.jobs.models import Job
 from server.reports.form import stored_report_hash
 from server.reports.models import LATEST_VERSIONS, PartUsage, Signature, WorkReport
+from server.syncing.replication import touch
 from server.syncing.store import SqlTx
 from sync import jobstatus
 from sync.blobs import pending_flags
@@ -119,7 +123,46 @@ _TAKEN: dict[TakenId, Any] = {
     model: select(model.id).where(model.id.in_(in_list()))
     for model in (Feedback, PartRequest, Signature)
 }
-_USAGES = insert(cast(Table, PartUsage.__table__))
+_INSERT: dict[type, Any] = {
+    model: insert(cast(Table, model.__table__))
+    for model in (PartUsage, WorkReport, PartRequest, Feedback, Signature)
+}
+
+
+@dataclass(slots=True)
+class NewVersion:
+    """A report version this batch adds: its ``work_reports`` row (inserted in ``flush``), and
+    what later operations of the batch check of it (a signature may flip ``signed``)."""
+
+    id: UUID
+    report_id: UUID
+    job_id: UUID
+    version: int
+    author_id: UUID
+    diagnosis: str
+    root_cause_category: str
+    root_cause: str
+    prevention: str
+    actions: str
+    labour_minutes: int
+    parts: list[dict[str, Any]]
+    content_sha256: str
+    signed: bool
+    submitted_at: datetime
+    received_at: datetime
+    inserted: bool = False  # its row is written: signing it now takes an UPDATE
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _VERSION_COLUMNS}
+
+
+_VERSION_COLUMNS = tuple(f.name for f in fields(NewVersion) if f.name != "inserted")
+_SIGN_VERSIONS = (
+    update(cast(Table, WorkReport.__table__))
+    .where(WorkReport.id.in_(in_list()))
+    .values(signed=True)
+)
+Version = WorkReport | NewVersion
 
 
 class PushBatch:
@@ -135,11 +178,18 @@ class PushBatch:
         self._locations: dict[UUID, StockLocation | None] = {}
         # the latest version of each report, by report id and by job id (every check needs only
         # the latest: versions run 1, 2, … and all versions of a report share its job)
-        self._versions: dict[UUID, dict[UUID, WorkReport]] = defaultdict(dict)
+        self._versions: dict[UUID, dict[UUID, Version]] = defaultdict(dict)
         self._versions_of: set[UUID] = set()  # report ids and job ids whose versions are loaded
         self._taken: dict[tuple[type, UUID], bool] = {}
         self._book: Book | None = None
         self._usages: list[tuple[dict[str, Any], Line]] = []  # part usages and their ledger lines
+        self._new_versions: list[NewVersion] = []
+        self._signed: list[NewVersion] = []  # inserted by an earlier flush, signed since
+        self._rows: dict[TakenId, list[dict[str, Any]]] = {
+            PartRequest: [],
+            Feedback: [],
+            Signature: [],  # after the report versions they sign
+        }
 
     def _ledger(self, db: AsyncSession) -> Book:
         if self._book is None:
@@ -204,10 +254,7 @@ class PushBatch:
         try:
             if self._book is not None:
                 await self._book.flush()
-            if self._usages:  # after the ledger lines: a usage names its line
-                usages = [usage | {"movement_id": line["id"]} for usage, line in self._usages]
-                self._usages.clear()
-                await tx.db.execute(_USAGES, usages)
+            await self._write_rows(tx.db)
             await tx.db.flush()
         except IntegrityError as exc:
             raise Rejected(
@@ -219,6 +266,30 @@ class PushBatch:
             raise Rejected(
                 "invalid_data", "the database cannot store a value in this operation"
             ) from exc
+
+    async def _write_rows(self, db: AsyncSession) -> None:
+        """Insert the queued rows, each table in one statement, parents first. They are Core
+        rows, invisible to flush tracking: replication is told of the synced ones (``touch``)."""
+        if self._usages:  # after the ledger lines: a usage names its line
+            usages = [usage | {"movement_id": line["id"]} for usage, line in self._usages]
+            self._usages.clear()
+            await db.execute(_INSERT[PartUsage], usages)
+        versions, self._new_versions = self._new_versions, []
+        if versions:
+            await db.execute(_INSERT[WorkReport], [v.row() for v in versions])
+            for v in versions:
+                v.inserted = True
+        signed, self._signed = self._signed, []
+        if signed:
+            await db.execute(_SIGN_VERSIONS, {"ids": [v.id for v in signed]})
+        for v in versions + signed:
+            touch(db, f"report:{v.report_id}", f"service_history:{v.job_id}")
+        for model, rows in self._rows.items():  # signatures after the versions they sign
+            if rows:
+                await db.execute(_INSERT[model], rows)
+                if model is PartRequest:
+                    touch(db, *(f"part_request:{r['id']}" for r in rows))
+                rows.clear()
 
     # -- reading, a whole batch at a time ---------------------------------------------------
     async def _load_jobs(self, db: AsyncSession, ids: list[UUID]) -> None:
@@ -261,7 +332,7 @@ class PushBatch:
                     self._add_version(v)
                 self._versions_of.update(chunk)
 
-    def _add_version(self, version: WorkReport) -> None:
+    def _add_version(self, version: Version) -> None:
         for key in (version.report_id, version.job_id):
             latest = self._versions[key]
             known = latest.get(version.report_id)
@@ -304,14 +375,14 @@ class PushBatch:
         if self._taken[(model, id_)]:
             raise Rejected("duplicate_id", f"this {_CHOSEN_IDS[model]} id is already used")
 
-    def _take(self, db: AsyncSession, row: Feedback | PartRequest | Signature) -> None:
-        """Add a row whose id the device chose; a later op of the batch sees it as taken."""
-        self._taken[(type(row), row.id)] = True
-        db.add(row)
+    def _take(self, model: TakenId, row: dict[str, Any]) -> None:
+        """Queue a row whose id the device chose; a later op of the batch sees it as taken."""
+        self._taken[(model, row["id"])] = True
+        self._rows[model].append(row)
 
     async def _report_versions(
         self, db: AsyncSession, *, report_id: UUID, job_id: UUID | None = None
-    ) -> list[WorkReport]:
+    ) -> list[Version]:
         await self._load_versions(
             db, report_ids=[report_id], job_ids=[job_id] if job_id is not None else []
         )
@@ -376,7 +447,7 @@ class PushBatch:
         version = latest.version + 1 if latest else 1
         form = op.report_fields()
         digest = report_hash(form)
-        report = WorkReport(
+        report = NewVersion(
             # the first version's row id is the report id; later ones get their own now, so a
             # signature later in this batch can point at a version not yet flushed
             id=op.report_id if version == 1 else uuid7(),
@@ -396,7 +467,7 @@ class PushBatch:
             submitted_at=op.at,
             received_at=now,
         )
-        db.add(report)
+        self._new_versions.append(report)
         self._add_version(report)
         return OpOutcome.applied({"version": version, "report_sha256": digest})
 
@@ -437,16 +508,18 @@ class PushBatch:
             raise Rejected("not_found", "no such part")
         await self._id_free(db, PartRequest, op.request_id)
         self._take(
-            db,
-            PartRequest(
-                id=op.request_id,
-                job_id=job.id,
-                engineer_id=_user(user_id),
-                part_id=part_id,
-                qty=op.qty,
-                note=op.note,
-                created_at=now,
-            ),
+            PartRequest,
+            {
+                "id": op.request_id,
+                "job_id": job.id,
+                "engineer_id": _user(user_id),
+                "part_id": part_id,
+                "qty": op.qty,
+                "note": op.note,
+                "created_at": now,
+                "status": "requested",
+                "shipment_id": None,
+            },
         )
         return OpOutcome.applied({"status": "requested"})
 
@@ -472,18 +545,20 @@ class PushBatch:
         await self._id_free(db, Signature, op.signature_id)
         flags = await pending_flags(tx, [op.image_sha256])
         signed.signed = True
+        if isinstance(signed, NewVersion) and signed.inserted:
+            self._signed.append(signed)  # an earlier flush wrote it unsigned
         self._take(
-            db,
-            Signature(
-                id=op.signature_id,
-                report_id=signed.id,
-                signer_name=op.signer_name,
-                image_sha256=op.image_sha256,
-                report_sha256=op.report_sha256,
-                signed_at=op.at,
-                received_at=now,
-                channel="device",
-            ),
+            Signature,
+            {
+                "id": op.signature_id,
+                "report_id": signed.id,
+                "signer_name": op.signer_name,
+                "image_sha256": op.image_sha256,
+                "report_sha256": op.report_sha256,
+                "signed_at": op.at,
+                "received_at": now,
+                "channel": "device",
+            },
         )
         return OpOutcome.applied({"report_version": op.report_version}, flags)
 
@@ -493,17 +568,17 @@ class PushBatch:
         job = await self._held_job(db, user_id, op.job_id)
         await self._id_free(db, Feedback, op.feedback_id)
         self._take(
-            db,
-            Feedback(
-                id=op.feedback_id,
-                job_id=job.id,
-                attitude=op.attitude,
-                efficiency=op.efficiency,
-                quality=op.quality,
-                comment=op.comment,
-                channel="device",
-                submitted_at=op.at,
-                received_at=now,
-            ),
+            Feedback,
+            {
+                "id": op.feedback_id,
+                "job_id": job.id,
+                "attitude": op.attitude,
+                "efficiency": op.efficiency,
+                "quality": op.quality,
+                "comment": op.comment,
+                "channel": "device",
+                "submitted_at": op.at,
+                "received_at": now,
+            },
         )
         return OpOutcome.applied({"feedback_id": str(op.feedback_id)})

@@ -186,6 +186,48 @@ async def test_both_passes_give_the_same_outcomes_and_data(
     assert signatures == 1 and list(feedback) == [5]
 
 
+async def test_a_version_signed_right_after_it_is_submitted_is_stored_signed(
+    client: Client, world: World, sessions: Sessions, pass_kind: str
+) -> None:
+    """Op by op, the version is written by its own operation's flush before the signature's
+    operation flips ``signed``: that flip must reach the stored row too."""
+    d = await device(client)
+    await d.sync()
+    report = await d.queue(
+        ReportSubmit,
+        report_id=uuid4(),
+        job_id=str(world.jobs["e1_a"]),
+        diagnosis="noise",
+        root_cause_category="wear",
+        root_cause="bearing",
+        prevention="oil",
+        actions="replaced",
+        labour_minutes=30,
+    )
+    await d.queue(
+        SignatureCapture,
+        signature_id=uuid4(),
+        report_id=report.report_id,
+        report_version=1,
+        signer_name="Ms Lee",
+        image_sha256="b" * 64,
+        report_sha256=report_hash(report.report_fields()),
+    )
+    results = await d.push()
+    assert [r.status for r in results] == ["applied", "applied"]
+    async with sessions() as db:
+        stored = (
+            await db.execute(
+                select(WorkReport.version, WorkReport.signed).where(
+                    WorkReport.report_id == report.report_id
+                )
+            )
+        ).all()
+    assert [tuple(v) for v in stored] == [(1, True)]
+    await d.pull()
+    assert d.doc(f"report:{report.report_id}")["signed"] is True  # type: ignore[index]
+
+
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
     seen: list[str] = []
