@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal, cast
@@ -131,32 +131,30 @@ _INSERT: dict[type, Any] = {
 
 @dataclass(slots=True)
 class NewVersion:
-    """A report version this batch adds: its ``work_reports`` row (inserted in ``flush``), and
-    what later operations of the batch check of it (a signature may flip ``signed``)."""
+    """A report version this batch adds: what later operations of the batch check of it, and
+    the rest of its ``work_reports`` row (inserted in ``flush``). A signature may flip
+    ``signed``; its content hashes to ``content_sha256`` by construction."""
 
     id: UUID
     report_id: UUID
     job_id: UUID
     version: int
-    author_id: UUID
-    diagnosis: str
-    root_cause_category: str
-    root_cause: str
-    prevention: str
-    actions: str
-    labour_minutes: int
-    parts: list[dict[str, Any]]
     content_sha256: str
-    signed: bool
-    submitted_at: datetime
-    received_at: datetime
+    columns: dict[str, Any]  # the row's other columns
+    signed: bool = False
     inserted: bool = False  # its row is written: signing it now takes an UPDATE
 
     def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _VERSION_COLUMNS}
+        return self.columns | {
+            "id": self.id,
+            "report_id": self.report_id,
+            "job_id": self.job_id,
+            "version": self.version,
+            "content_sha256": self.content_sha256,
+            "signed": self.signed,
+        }
 
 
-_VERSION_COLUMNS = tuple(f.name for f in fields(NewVersion) if f.name != "inserted")
 _SIGN_VERSIONS = (
     update(cast(Table, WorkReport.__table__))
     .where(WorkReport.id.in_(in_list()))
@@ -447,6 +445,9 @@ class PushBatch:
         version = latest.version + 1 if latest else 1
         form = op.report_fields()
         digest = report_hash(form)
+        # the form's members other than the ids are columns of the same names
+        columns = {k: v for k, v in form.items() if k not in ("report_id", "job_id")}
+        columns |= {"author_id": _user(user_id), "submitted_at": op.at, "received_at": now}
         report = NewVersion(
             # the first version's row id is the report id; later ones get their own now, so a
             # signature later in this batch can point at a version not yet flushed
@@ -454,18 +455,8 @@ class PushBatch:
             report_id=op.report_id,
             job_id=job.id,
             version=version,
-            author_id=_user(user_id),
-            diagnosis=op.diagnosis,
-            root_cause_category=op.root_cause_category,
-            root_cause=op.root_cause,
-            prevention=op.prevention,
-            actions=op.actions,
-            labour_minutes=op.labour_minutes,
-            parts=form["parts"],
             content_sha256=digest,
-            signed=False,
-            submitted_at=op.at,
-            received_at=now,
+            columns=columns,
         )
         self._new_versions.append(report)
         self._add_version(report)
@@ -536,7 +527,13 @@ class PushBatch:
             raise Rejected(
                 "report_superseded", f"version {signed.version} replaced the signed version"
             )
-        if stored_report_hash(signed) != op.report_sha256:
+        # a version of this batch hashes to its digest by construction; a stored one is hashed
+        # again from its row (the signature binds what is stored, not what was recorded)
+        if isinstance(signed, NewVersion):
+            content = signed.content_sha256
+        else:
+            content = stored_report_hash(signed)
+        if content != op.report_sha256:
             raise Rejected(
                 "report_hash_mismatch", "the signed content differs from the stored report"
             )

@@ -37,7 +37,7 @@ from sync.operations import (
     ReportSubmit,
     SignatureCapture,
 )
-from tests.syncing.test_sync_api import device
+from tests.syncing.test_sync_api import REPORT_TEXT, device, sync_until
 from tests.world import World
 
 Client = AsyncTestClient[Litestar]
@@ -193,17 +193,8 @@ async def test_a_version_signed_right_after_it_is_submitted_is_stored_signed(
     operation flips ``signed``: that flip must reach the stored row too."""
     d = await device(client)
     await d.sync()
-    report = await d.queue(
-        ReportSubmit,
-        report_id=uuid4(),
-        job_id=str(world.jobs["e1_a"]),
-        diagnosis="noise",
-        root_cause_category="wear",
-        root_cause="bearing",
-        prevention="oil",
-        actions="replaced",
-        labour_minutes=30,
-    )
+    job_id = str(world.jobs["e1_a"])
+    report = await d.queue(ReportSubmit, report_id=uuid4(), job_id=job_id, **REPORT_TEXT)
     await d.queue(
         SignatureCapture,
         signature_id=uuid4(),
@@ -224,8 +215,7 @@ async def test_a_version_signed_right_after_it_is_submitted_is_stored_signed(
             )
         ).all()
     assert [tuple(v) for v in stored] == [(1, True)]
-    await d.pull()
-    assert d.doc(f"report:{report.report_id}")["signed"] is True  # type: ignore[index]
+    await sync_until(d, lambda: (d.doc(f"report:{report.report_id}") or {}).get("signed") is True)
 
 
 @pytest.fixture

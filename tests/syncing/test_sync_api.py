@@ -123,10 +123,16 @@ async def test_offline_work_reaches_the_server_once(
     consume = next(r for r in d.results.values() if r.result and "level" in r.result)
     assert consume.result == {"level": -2} and consume.flags == ["overdraw"]
     assert not d.outbox
-    # The replica followed: job status and the van's stock level.
-    assert d.doc(f"job:{job_id}")["status"] == "work_started"  # type: ignore[index]
-    assert d.doc(f"stock:{van}/{part}")["on_hand"] == -2  # type: ignore[index]
-    assert d.doc(f"report:{report_id}")["signed"] is True  # type: ignore[index]
+    # The replica followed: job status, the van's stock level, the signed report (on PostgreSQL
+    # it may take another pull: see sync_until).
+    await sync_until(
+        d,
+        lambda: (
+            (d.doc(f"job:{job_id}") or {}).get("status") == "work_started"
+            and (d.doc(f"stock:{van}/{part}") or {}).get("on_hand") == -2
+            and (d.doc(f"report:{report_id}") or {}).get("signed") is True
+        ),
+    )
     async with sessions() as db:
         level = await db.scalar(
             select(StockLevel.on_hand).where(
@@ -275,22 +281,23 @@ async def test_replica_rows_are_not_written_for_users_who_never_synced(
     assert users == {str(world.users["engineer1"])}
 
 
+REPORT_TEXT = {
+    "diagnosis": "a",
+    "root_cause_category": "wear",
+    "root_cause": "b",
+    "prevention": "c",
+    "actions": "d",
+    "labour_minutes": 1,
+}
+"""A report's fields other than its ids and parts, for tests that only need some report."""
+
+
 async def test_signature_bound_to_the_exact_content(client: Client, world: World) -> None:
     d = await device(client)
     await d.sync()
     report_id = uuid4()
     job_id = str(world.jobs["e1_a"])
-    await d.queue(
-        ReportSubmit,
-        report_id=report_id,
-        job_id=job_id,
-        diagnosis="a",
-        root_cause_category="wear",
-        root_cause="b",
-        prevention="c",
-        actions="d",
-        labour_minutes=1,
-    )
+    await d.queue(ReportSubmit, report_id=report_id, job_id=job_id, **REPORT_TEXT)
     await d.queue(
         SignatureCapture,
         signature_id=uuid4(),
@@ -310,15 +317,7 @@ async def test_report_versions_share_one_id_and_sign_offline(client: Client, wor
     d = await device(client)
     await d.sync()
     job_id, report_id = str(world.jobs["e1_a"]), uuid4()
-    fields = {
-        "job_id": job_id,
-        "diagnosis": "a",
-        "root_cause_category": "wear",
-        "root_cause": "b",
-        "prevention": "c",
-        "actions": "d",
-        "labour_minutes": 1,
-    }
+    fields = {"job_id": job_id, **REPORT_TEXT}
     await d.queue(ReportSubmit, report_id=report_id, **fields)
     second = await d.queue(ReportSubmit, report_id=report_id, **{**fields, "actions": "d2"})
     await d.queue(ReportSubmit, report_id=uuid4(), **fields)  # another id on the same job
