@@ -57,13 +57,26 @@ _HISTORY = (
     .outerjoin(User, User.id == Job.engineer_id)
     .where(Job.id.in_(in_list()))
 )
-_PARTS = select(Part).where(Part.id.in_(in_list()))
-_STOCK = (
-    select(StockLevel)
-    .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(in_list("pairs")))
-    # levels move by Core upserts (the ledger): never render a stale loaded object
-    .execution_options(populate_existing=True)
-)
+# The two kinds every scope holds thousands of are read as plain rows, not ORM objects (a first
+# replica build renders ~10k documents). Plain rows are also what the database holds now: levels
+# move by Core upserts (the ledger), which a loaded ORM object would not show.
+_PARTS = select(
+    Part.id,
+    Part.sku,
+    Part.name,
+    Part.name_en,
+    Part.unit,
+    Part.unit_price_cents,
+    Part.compatible_models,
+    Part.description,
+).where(Part.id.in_(in_list()))
+_STOCK = select(
+    StockLevel.location_id,
+    StockLevel.part_id,
+    StockLevel.on_hand,
+    StockLevel.reserved,
+    StockLevel.reorder_point,
+).where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(in_list("pairs")))
 _LOCATIONS = select(StockLocation).where(StockLocation.id.in_(in_list()))
 _ARTICLES = (
     select(KnowledgeArticle, ProductModel.code)
@@ -213,27 +226,28 @@ async def _parts(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]
                 "description": p.description,
             },
         )
-        for p in rows.scalars()
+        for p in rows
     }
 
 
 async def _stock(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
     """Stock level of one part at one location; id ``<location_id>/<part_id>``."""
-    pairs = [tuple(UUID(x) for x in i.split("/", 1)) for i in ids]
-    rows = await db.execute(_STOCK, {"pairs": pairs})
-    return {
-        f"{s.location_id}/{s.part_id}": (
+    wanted = {(UUID(loc), UUID(part)): (loc, part) for loc, part in (i.split("/", 1) for i in ids)}
+    rows = await db.execute(_STOCK, {"pairs": list(wanted)})
+    out: dict[str, tuple[int, Doc]] = {}
+    for s in rows:
+        location_id, part_id = wanted[(s.location_id, s.part_id)]
+        out[f"{location_id}/{part_id}"] = (
             1,
             {
-                "location_id": str(s.location_id),
-                "part_id": str(s.part_id),
+                "location_id": location_id,
+                "part_id": part_id,
                 "on_hand": s.on_hand,
                 "reserved": s.reserved,
                 "reorder_point": s.reorder_point,
             },
         )
-        for s in rows.scalars()
-    }
+    return out
 
 
 async def _locations(db: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Doc]]:
