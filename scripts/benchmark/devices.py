@@ -185,7 +185,8 @@ async def run_devices(
                 result = await _phase(f"round{k}", work, transports, pid, left)
                 result["warmup"] = k < warmup
                 phases.append(result)
-            kept = [p for p in phases[2:] if not p["warmup"] and not p.get("skipped")]
+            bursts = phases[2:]
+            kept = [p for p in bursts if not p["warmup"] and not p.get("skipped")]
             out[str(n)] = {
                 "devices": n,
                 "engineers": engineers,
@@ -197,6 +198,10 @@ async def run_devices(
                 "initial_pull_p99_ms": phases[0]["pull"]["p99_ms"],
                 "fleet": {
                     k: fleet[k] for k in ("interval_s", "window_s", "errors", "pull", "push")
+                },
+                "burst_rounds": {
+                    "run": sum(1 for p in bursts if not p.get("skipped")),
+                    "of": len(bursts),
                 },
                 "burst_pull_p50_ms": summary([p["pull"]["p50_ms"] for p in kept]),
                 "burst_pull_p99_ms": summary([p["pull"]["p99_ms"] for p in kept]),

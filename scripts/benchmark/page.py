@@ -138,14 +138,13 @@ def markdown(results: dict[str, Any], s: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for n, d in results["devices"].items():
-            f, p99 = d["fleet"], d["burst_pull_p99_ms"]
-            bursts = d["phases"][2:]
+            f, p99, rounds = d["fleet"], d["burst_pull_p99_ms"], d["burst_rounds"]
             lines.append(
                 f"| {n} | {d['errors']} ({d.get('http_errors', 0)}; {d.get('unfinished', 0)}) | "
                 f"{d['initial_pull_p99_ms']:.0f} ms | {f['pull']['n']} | "
                 f"{f['pull']['p50_ms']:.0f} / {f['pull']['p99_ms']:.0f} ms | "
                 f"{f['push']['p50_ms']:.0f} / {f['push']['p99_ms']:.0f} ms | "
-                f"{sum(1 for p in bursts if not p.get('skipped'))} of {len(bursts)} | "
+                f"{rounds['run']} of {rounds['of']} | "
                 f"{p99['median']:.0f} ms ({p99['min']:.0f}–{p99['max']:.0f}) |"
             )
     lines += [
