@@ -30,12 +30,12 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 import msgspec
-from sqlalchemy import Sequence, Table, bindparam, exists, func, insert, select, tuple_
+from sqlalchemy import Sequence, Table, bindparam, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.database import begin_write, in_chunks, in_list
+from server.database import RowInserter, begin_write, in_chunks, in_list
 from server.errors import Conflict, Invalid
 from server.inventory.models import MOVEMENT_KINDS, Part, StockLevel, StockLocation, StockMovement
 from server.syncing.replication import touch
@@ -72,7 +72,7 @@ _LEVELS = (
     .order_by(StockLevel.location_id, StockLevel.part_id)
     .with_for_update()
 )
-_INSERT_LINES = insert(cast(Table, StockMovement.__table__))
+_INSERT_LINES = RowInserter(StockMovement.__table__)
 _TOP_LINE = select(func.max(StockMovement.id))
 _PG_LINE_IDS = select(
     cast(Sequence, cast(Table, StockMovement.__table__).c.id.default).next_value()
@@ -107,6 +107,7 @@ class Book:
         self._on_hand: dict[tuple[UUID, UUID], int] = {}  # (part, location) -> level incl. lines
         self._pending: dict[tuple[UUID, UUID], int] = {}  # summed deltas not yet written
         self._lines: list[Line] = []  # recorded lines not yet written
+        self._recorded_at = datetime.now(UTC)  # one unit of work records its lines at once
 
     async def load(self, pairs: Iterable[tuple[UUID, UUID]]) -> None:
         """Read and lock the levels of these ``(part_id, location_id)`` pairs (in location, part
@@ -161,7 +162,7 @@ class Book:
             "kind": kind,
             "qty_delta": qty_delta,
             "at": at,
-            "recorded_at": datetime.now(UTC),
+            "recorded_at": self._recorded_at,
             "actor_id": actor_id,
             "job_id": job_id,
             "shipment_id": shipment_id,
@@ -181,7 +182,7 @@ class Book:
         if lines:
             with self._db.no_autoflush:  # the caller flushes the session when it is ready
                 await self._number(lines)
-            await self._db.execute(_INSERT_LINES, lines)
+            await _INSERT_LINES.execute(self._db, lines)
         now = datetime.now(UTC)
         rows = [
             {

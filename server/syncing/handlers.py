@@ -36,12 +36,12 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from server.database import in_chunks, in_list
+from server.database import RowInserter, in_chunks, in_list
 from server.errors import DomainError
 from server.feedback.models import Feedback
 from server.inventory.ledger import Book, Line
@@ -123,8 +123,8 @@ _TAKEN: dict[TakenId, Any] = {
     model: select(model.id).where(model.id.in_(in_list()))
     for model in (Feedback, PartRequest, Signature)
 }
-_INSERT: dict[type, Any] = {
-    model: insert(cast(Table, model.__table__))
+_INSERT: dict[type, RowInserter] = {
+    model: RowInserter(model.__table__)
     for model in (PartUsage, WorkReport, PartRequest, Feedback, Signature)
 }
 
@@ -271,10 +271,10 @@ class PushBatch:
         if self._usages:  # after the ledger lines: a usage names its line
             usages = [usage | {"movement_id": line["id"]} for usage, line in self._usages]
             self._usages.clear()
-            await db.execute(_INSERT[PartUsage], usages)
+            await _INSERT[PartUsage].execute(db, usages)
         versions, self._new_versions = self._new_versions, []
         if versions:
-            await db.execute(_INSERT[WorkReport], [v.row() for v in versions])
+            await _INSERT[WorkReport].execute(db, [v.row() for v in versions])
             for v in versions:
                 v.inserted = True
         signed, self._signed = self._signed, []
@@ -284,7 +284,7 @@ class PushBatch:
             touch(db, f"report:{v.report_id}", f"service_history:{v.job_id}")
         for model, rows in self._rows.items():  # signatures after the versions they sign
             if rows:
-                await db.execute(_INSERT[model], rows)
+                await _INSERT[model].execute(db, rows)
                 if model is PartRequest:
                     touch(db, *(f"part_request:{r['id']}" for r in rows))
                 rows.clear()

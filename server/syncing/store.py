@@ -18,15 +18,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
     bindparam,
     delete,
-    insert,
     literal_column,
     or_,
     select,
@@ -40,7 +38,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
-from server.database import ReadTx, begin_write, reads_for
+from server.database import ReadTx, RowInserter, begin_write, reads_for
 from server.syncing.models import (
     REPLICA_SEQ,
     BlobRecord,
@@ -123,7 +121,7 @@ def _push_writes(is_pg: bool) -> tuple[Any, Any]:
 
 _CLAIM_DEVICE, _WRITE_CHANGES = zip(_push_writes(False), _push_writes(True), strict=True)
 _DEVICE_FOR_UPDATE = _DEVICE.with_for_update()
-_SAVE_OPS = insert(cast(Table, OperationRecord.__table__))  # Core: no ORM bulk path per row
+_SAVE_OPS = RowInserter(OperationRecord.__table__)  # Core rows: no ORM bulk path per row
 _DEVICE_SEEN = (
     update(Device)
     .where(Device.id == bindparam("device_id"))
@@ -239,8 +237,8 @@ class SqlTx:
         self, device_id: uuid.UUID, records: Sequence[OpRecord], last_seq: int
     ) -> None:
         if records:
-            await self.db.execute(
-                _SAVE_OPS,
+            await _SAVE_OPS.execute(
+                self.db,
                 [
                     {
                         "device_id": r.device_id,
