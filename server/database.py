@@ -14,6 +14,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.extensions.litestar import (
@@ -316,10 +317,12 @@ class _InsertPlan:
                 for i, v in enumerate(values):
                     if v is None:
                         continue
+                    # a UUID's own __hash__ and __eq__ are Python code: key it by its int
+                    key = v.int if v.__class__ is UUID else v
                     try:
-                        values[i] = memo[v]
+                        values[i] = memo[key]
                     except KeyError:
-                        values[i] = memo[v] = proc(v)
+                        values[i] = memo[key] = proc(v)
                     except TypeError:  # unhashable (a JSON value): convert it as it is
                         values[i] = proc(v)
             columns.append(values)

@@ -7,13 +7,14 @@ the short-lived token expires. Guards check roles; object-level checks live in e
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import bindparam, select
@@ -51,6 +52,67 @@ _LIVE_SESSION = (
 )
 
 
+class VerifiedToken(Token):
+    """A Litestar ``Token`` whose verification is remembered per token string.
+
+    A device sends the same access token with every request for its lifetime (minutes); checking
+    its signature, issuer and claims again each time (PyJWT plus Litestar's conversion, ~75 µs
+    here) was a tenth of an empty pull's server time. The result of that check depends only on
+    the token string and the arguments, so it is kept (at most ``CACHE_SIZE`` tokens, oldest
+    dropped first); what depends on the clock is checked on every use: a remembered token past
+    its ``exp`` (or before its ``nbf``) is refused as PyJWT would refuse it. Revocation is not
+    the token's business: ``retrieve_user`` checks the login session on every request.
+    """
+
+    CACHE_SIZE: ClassVar[int] = 4096
+    _verified: ClassVar[dict[tuple[Any, ...], VerifiedToken]] = {}
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> VerifiedToken:
+        key: tuple[Any, ...] = (encoded_token, secret, algorithm, _frozen(audience))
+        key += (_frozen(issuer), _frozen(require_claims), verify_exp, verify_nbf, strict_audience)
+        token = cls._verified.get(key)
+        if token is None:
+            token = super().decode(
+                encoded_token,
+                secret,
+                algorithm,
+                audience,
+                issuer,
+                require_claims,
+                verify_exp,
+                verify_nbf,
+                strict_audience,
+            )
+            while len(cls._verified) >= cls.CACHE_SIZE:
+                del cls._verified[next(iter(cls._verified))]
+            cls._verified[key] = token
+            return token
+        now = datetime.now(UTC)
+        nbf = token.extras.get("nbf")
+        if (verify_exp and token.exp <= now) or (
+            verify_nbf and isinstance(nbf, int | float) and nbf > now.timestamp()
+        ):
+            del cls._verified[key]
+            raise NotAuthorizedException("Invalid token")
+        return token
+
+
+def _frozen(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    return value if value is None or isinstance(value, str) else tuple(value)
+
+
 def build_jwt_auth(settings: Settings, reads: Reads) -> JWTAuth[Principal, Token]:
     async def retrieve_user(
         token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
@@ -74,6 +136,7 @@ def build_jwt_auth(settings: Settings, reads: Reads) -> JWTAuth[Principal, Token
         exclude=PUBLIC_PATHS,
         accepted_issuers=["fieldsync"],
         require_claims=["sub", "exp", "iss"],
+        token_cls=VerifiedToken,
     )
 
 

@@ -112,9 +112,10 @@ class Book:
     async def load(self, pairs: Iterable[tuple[UUID, UUID]]) -> None:
         """Read and lock the levels of these ``(part_id, location_id)`` pairs (in location, part
         order, so two books never wait on each other in a cycle); a missing level is zero."""
-        wanted = sorted({p for p in pairs if p not in self._on_hand}, key=lambda p: (p[1], p[0]))
-        if not wanted:
+        missing = [p for p in pairs if p not in self._on_hand]
+        if not missing:  # the common case in a batch: every op after the first of a pair
             return
+        wanted = sorted(set(missing), key=lambda p: (p[1], p[0]))
         await begin_write(self._db)
         for chunk in in_chunks(wanted):
             rows = await self._db.execute(_LEVELS, {"pairs": list(chunk)})

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import msgspec
+import pytest
 from litestar import Litestar
+from litestar.exceptions import NotAuthorizedException
 from litestar.testing import AsyncTestClient
 
+from server.accounts import auth
+from server.accounts.auth import VerifiedToken
 from server.app import create_app
 from tests.world import World
 
@@ -118,3 +124,72 @@ async def test_login_is_rate_limited(app: Litestar, world: World) -> None:
     async with AsyncTestClient(app=strict) as c:
         codes = [(await _login(c, password="wrong")).status_code for _ in range(5)]
     assert codes == [401, 401, 401, 429, 429]
+
+
+# -- the verified-token cache (server.accounts.auth.VerifiedToken) ---------------------------
+SECRET = "s" * 48
+CLAIMS = ["sub", "exp", "iss"]
+
+
+def _signed(exp: datetime, secret: str = SECRET, **extra: Any) -> str:
+    now = int(datetime.now(UTC).timestamp())
+    payload = {"sub": "u1", "exp": int(exp.timestamp()), "iat": now, "iss": "fieldsync", **extra}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def _decode(token: str, secret: str = SECRET) -> VerifiedToken:
+    return VerifiedToken.decode(token, secret, "HS256", issuer=["fieldsync"], require_claims=CLAIMS)
+
+
+class _Later(datetime):
+    """``datetime`` whose ``now`` is an hour ahead: the clock moved on, the cache did not."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime.now(tz) + timedelta(hours=1)
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(VerifiedToken, "_verified", {})
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _signed(datetime.now(UTC) + timedelta(minutes=10))
+    assert _decode(token).sub == "u1"
+    assert _decode(token) is _decode(token)  # verified once, remembered
+    monkeypatch.setattr(auth, "datetime", _Later)
+    with pytest.raises(NotAuthorizedException):
+        _decode(token)
+    assert not VerifiedToken._verified  # and forgotten
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_a_remembered_token_is_not_valid_under_another_secret_or_issuer() -> None:
+    token = _signed(datetime.now(UTC) + timedelta(minutes=10))
+    _decode(token)
+    with pytest.raises(NotAuthorizedException):
+        _decode(token, secret="t" * 48)
+    with pytest.raises(NotAuthorizedException):
+        VerifiedToken.decode(token, SECRET, "HS256", issuer=["elsewhere"], require_claims=CLAIMS)
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_a_token_not_yet_valid_is_refused_on_every_use() -> None:
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    token = _signed(datetime.now(UTC) + timedelta(minutes=10), nbf=int(soon.timestamp()))
+    for _ in range(2):
+        with pytest.raises(NotAuthorizedException):
+            _decode(token)
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(VerifiedToken, "CACHE_SIZE", 3)
+    exp = datetime.now(UTC) + timedelta(minutes=10)
+    tokens = [_signed(exp, n=i) for i in range(5)]
+    for t in tokens:
+        _decode(t)
+    assert len(VerifiedToken._verified) == 3
+    assert [k[0] for k in VerifiedToken._verified] == tokens[2:]  # the oldest went first
