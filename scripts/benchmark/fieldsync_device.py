@@ -222,7 +222,7 @@ async def run_repetition(
         update = await changes_by_logistics(url, database_url, ref, n_changed)
         out["c_server_update"] = update.as_dict()
         mark = len(transport.latency["/sync/pull"])
-        with spy("c_incremental_pull"), meter.run() as c:
+        with spy("c_incremental_pull"), meter.run(collect=False) as c:
             c.extra["docs"] = await ref.pull()
         c.extra["exchange_s"] = sum(transport.latency["/sync/pull"][mark:])
         assert c.extra["docs"] == n_changed, f"incremental pull brought {c.extra['docs']}"
