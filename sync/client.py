@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 import msgspec
 
 from sync.blobs import CONTENT_TYPES, sniff
-from sync.changes import PULL_PAGE_DECODER, PutChange, is_known_kind
+from sync.changes import PULL_PAGE_DECODER, PutChange, RemoveChange, is_known_kind
 from sync.errors import (
     ERRORS,
     BadCursor,
@@ -227,13 +227,14 @@ class DeviceClient:
                 if page.has_more:
                     ahead = self._ask_page(page.cursor)
                 replica = self._state.replica
-                for change in page.changes:  # 10k per initial sync: the plainest loop
-                    if not is_known_kind(change):  # a kind added by a later schema
+                for change in page.changes:
+                    if not is_known_kind(change):
                         continue
-                    if change.__class__ is PutChange:
-                        replica[change.key] = change
-                    else:
-                        replica.pop(change.key, None)
+                    match change:
+                        case PutChange():
+                            replica[change.key] = change
+                        case RemoveChange():
+                            replica.pop(change.key, None)
                 self._state.cursor = page.cursor
                 await self._save()
                 received += len(page.changes)

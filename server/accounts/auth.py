@@ -80,8 +80,17 @@ class VerifiedToken(Token):
         verify_nbf: bool = True,
         strict_audience: bool = False,
     ) -> VerifiedToken:
-        key: tuple[Any, ...] = (encoded_token, secret, algorithm, _frozen(audience))
-        key += (_frozen(issuer), _frozen(require_claims), verify_exp, verify_nbf, strict_audience)
+        key = (
+            encoded_token,
+            secret,
+            algorithm,
+            _frozen(audience),
+            _frozen(issuer),
+            _frozen(require_claims),
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
         token = cls._verified.get(key)
         if token is None:
             token = super().decode(
